@@ -1,0 +1,92 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config.js';
+import { buildContext } from '../service/build-context.js';
+import { createUser, listUsers } from '../service/accounts.js';
+import { AppError } from '../service/errors.js';
+import { openStore, type Store } from '../store/db.js';
+import { migrateToLatest } from '../store/migrate.js';
+import { readPassword } from './read-password.js';
+import { serve } from './serve.js';
+
+const HELP = `twofold — a login service with two-factor authentication
+
+Usage: twofold <command> [options]
+
+Commands:
+  serve                       run the service (migrates the database first)
+  migrate                     apply database migrations and exit
+  users create --email E      create an account; the password is asked for,
+                              or read from the first line of stdin
+  users list                  list accounts (id, email, created, 2FA)
+  users reset-2fa <email>     turn off two-factor authentication for a person
+                              who lost both device and recovery codes
+  backup <file>               copy a live SQLite database to <file>
+
+Configuration comes from the environment (and .env); see README.md.
+`;
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`twofold: ${message}\n`);
+  process.exit(code);
+}
+
+async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = openStore(config.databaseUrl);
+  try {
+    await migrateToLatest(store);
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(HELP);
+    return;
+  }
+  loadDotEnv();
+  const config = loadConfig();
+
+  switch (command) {
+    case 'serve':
+      return serve(config);
+    case 'migrate': {
+      const names = await withStore(config, (store) => migrateToLatest(store));
+      process.stdout.write(names.length ? `applied: ${names.join(', ')}\n` : 'database is up to date\n');
+      return;
+    }
+    case 'users': {
+      const [sub, ...args] = rest;
+      if (sub === 'create') {
+        const { values } = parseArgs({ args, options: { email: { type: 'string' } }, strict: true });
+        if (!values.email) fail('users create needs --email E');
+        const password = await readPassword(`Password for ${values.email}: `);
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const user = await createUser(ctx, { email: values.email!, password });
+          process.stdout.write(`created ${user.email} (${user.id})\n`);
+        });
+        return;
+      }
+      if (sub === 'list') {
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const users = await listUsers(ctx.db);
+          if (users.length === 0) process.stdout.write('no accounts\n');
+          for (const u of users) process.stdout.write(`${u.id}\t${u.email}\t${new Date(u.createdAt).toISOString()}\n`);
+        });
+        return;
+      }
+      return fail(`unknown users command "${sub ?? ''}"; see twofold --help`, 2);
+    }
+    default:
+      return fail(`unknown command "${command}"; see twofold --help`, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof AppError) fail(err.message);
+  fail(err instanceof Error ? err.message : String(err));
+});

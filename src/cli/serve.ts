@@ -1,0 +1,44 @@
+import type { Config } from '../config.js';
+import { buildServer } from '../http/server.js';
+import { buildContext } from '../service/build-context.js';
+import { openStore } from '../store/db.js';
+import { migrateToLatest } from '../store/migrate.js';
+import { deleteExpiredRows } from '../store/housekeeping.js';
+
+const HOUSEKEEPING_MS = 10 * 60_000;
+
+/** Migrates, listens, and on SIGTERM/SIGINT lets in-flight requests finish before closing the database. */
+export async function serve(config: Config): Promise<void> {
+  const store = openStore(config.databaseUrl);
+  await migrateToLatest(store);
+  const ctx = await buildContext(config, store);
+  const app = await buildServer(ctx);
+  app.addHook('onClose', async () => {
+    await store.close();
+  });
+
+  const timer = setInterval(() => {
+    deleteExpiredRows(ctx.db, ctx.clock.now(), ctx.policy).catch((err) => app.log.warn({ err }, 'housekeeping failed'));
+  }, HOUSEKEEPING_MS);
+  timer.unref();
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    clearInterval(timer);
+    app.log.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (err) => {
+        app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  await app.listen({ port: config.port, host: config.host });
+  app.log.info({ publicUrl: config.publicUrl.href, database: store.dialect }, 'twofold ready');
+}

@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { hash, verify, type Algorithm } from '@node-rs/argon2';
+
+export const PASSWORD_MIN = 8;
+export const PASSWORD_MAX = 256;
+
+/** OWASP's argon2id minimum: m = 19 MiB, t = 2, p = 1. */
+// 2 is Algorithm.Argon2id; the enum is a const enum that isolated modules cannot read.
+const ARGON2_OPTIONS = { algorithm: 2 as Algorithm, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 };
+
+const COMMON = new Set(
+  readFileSync(new URL('./common-passwords.txt', import.meta.url), 'utf8')
+    .split('\n')
+    .filter((line) => line && !line.startsWith('#'))
+    .map((line) => line.toLowerCase()),
+);
+
+export type PasswordProblem =
+  | { code: 'password_too_short'; message: string }
+  | { code: 'password_too_long'; message: string }
+  | { code: 'password_too_common'; message: string };
+
+/** Checks a new password against the policy; null when it is acceptable. */
+export function passwordProblem(password: string): PasswordProblem | null {
+  const length = [...password].length;
+  if (length < PASSWORD_MIN) return { code: 'password_too_short', message: `Use at least ${PASSWORD_MIN} characters.` };
+  if (length > PASSWORD_MAX) return { code: 'password_too_long', message: `Use at most ${PASSWORD_MAX} characters.` };
+  if (COMMON.has(password.toLowerCase())) {
+    return { code: 'password_too_common', message: 'This password is one of the most common ones and is easy to guess. Choose another.' };
+  }
+  return null;
+}
+
+export function commonPasswordCount(): number {
+  return COMMON.size;
+}
+
+/** argon2id via @node-rs/argon2, which runs on libuv's thread pool, not the event loop. */
+export function hashPassword(password: string): Promise<string> {
+  return hash(password, ARGON2_OPTIONS);
+}
+
+export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+  try {
+    return await verify(passwordHash, password);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A verifier for "no such account" that costs what a real check costs, so the answer's
+ * timing does not tell which emails have accounts. The decoy hash is made once at start.
+ */
+export async function makeDecoyVerifier(): Promise<(password: string) => Promise<false>> {
+  const decoy = await hashPassword('decoy password that matches nothing');
+  return async (password: string) => {
+    await verifyPassword(decoy, password + '\u0000');
+    return false;
+  };
+}

@@ -1,0 +1,19 @@
+import type { FastifyRequest } from 'fastify';
+import { AppError } from '../service/errors.js';
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * SPEC §3: a state-changing request whose Origin is present and is not PUBLIC_URL's origin is
+ * refused. Browsers send Origin on every cross-site POST, so this stops CSRF from other sites even
+ * before the form token is checked.
+ */
+export function originGuard(publicOrigin: string) {
+  return async function checkOrigin(request: FastifyRequest): Promise<void> {
+    if (SAFE.has(request.method)) return;
+    const origin = request.headers.origin;
+    if (origin !== undefined && origin !== publicOrigin) {
+      throw new AppError(403, 'cross_origin_request', 'This request came from another site and was refused.');
+    }
+  };
+}

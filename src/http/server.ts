@@ -1,0 +1,137 @@
+import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
+import cookie from '@fastify/cookie';
+import helmet from '@fastify/helmet';
+import formbody from '@fastify/formbody';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { sql } from 'kysely';
+import type { Context } from '../service/context.js';
+import { AppError } from '../service/errors.js';
+import { apiPlugin } from './api/index.js';
+import { authGuard } from './auth.js';
+import { refuseNulBytes } from './bad-input.js';
+import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
+import { originGuard } from './origin.js';
+import { ErrorBody, type App } from './schemas.js';
+
+export const BODY_LIMIT = 64 * 1024;
+
+export interface ServerOptions {
+  /** pino options, or false for silence (tests). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+/** Paths whose values must never reach a log line, whatever logs them. */
+export const REDACT = [
+  'req.headers.cookie',
+  'req.headers.authorization',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.code',
+  '*.secret',
+  '*.token',
+  '*.recoveryCodes',
+];
+
+export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promise<App> {
+  const app = Fastify({
+    logger: opts.logger ?? { level: ctx.config.logLevel, redact: REDACT },
+    // One log line per request comes from the onResponse hook below, not Fastify's two.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    trustProxy: ctx.config.trustProxy,
+    return503OnClosing: true,
+    ajv: {
+      // Unknown fields are refused, not silently dropped, and "123" is not a number.
+      customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.removeContentTypeParser('text/plain');
+  app.addSchema(ErrorBody);
+
+  await app.register(cookie);
+  await app.register(formbody, { bodyLimit: BODY_LIMIT });
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        fontSrc: ["'self'"],
+        connectSrc: ["'self'"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+        objectSrc: ["'none'"],
+        ...(ctx.config.secureCookies ? { upgradeInsecureRequests: [] } : {}),
+      },
+    },
+    hsts: ctx.config.secureCookies ? { maxAge: 31_536_000, includeSubDomains: true } : false,
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginEmbedderPolicy: false,
+  });
+
+  let redis: import('ioredis').Redis | undefined;
+  if (ctx.config.redisUrl) {
+    const { Redis } = await import('ioredis');
+    redis = new Redis(ctx.config.redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable; per-IP limits fall back to allowing'));
+    app.addHook('onClose', async () => {
+      redis?.disconnect();
+    });
+  }
+  await app.register(rateLimit, {
+    global: false,
+    // Per-account lockout lives in the database; a Redis outage must not lock everyone out.
+    skipOnError: true,
+    ...(redis ? { redis, nameSpace: 'twofold-rl:' } : {}),
+    errorResponseBuilder: (_req, context) =>
+      new AppError(429, 'rate_limited', `Too many requests from your address. Try again in ${Math.ceil(context.ttl / 1000)} seconds.`, {
+        'retry-after': String(Math.ceil(context.ttl / 1000)),
+      }),
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Twofold API', version: '1', description: 'Login with two-factor authentication. Authentication is the session cookie.' },
+      servers: [{ url: ctx.config.publicOrigin }],
+    },
+    refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+
+  app.addHook('onRequest', originGuard(ctx.config.publicOrigin));
+  app.addHook('preValidation', refuseNulBytes);
+  app.addHook('preHandler', authGuard(ctx));
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.info(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },
+      'request',
+    );
+  });
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const n = normalizeError(err);
+    logIfServerError(request, n, err);
+    return sendJsonError(reply, n);
+  });
+  app.setNotFoundHandler(async (_request, reply) =>
+    sendJsonError(reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.', headers: {} }),
+  );
+
+  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    await sql`select 1`.execute(ctx.db);
+    return reply.header('cache-control', 'no-store').send({ status: 'ok' });
+  });
+
+  await app.register(apiPlugin, { prefix: '/api/v1', ctx });
+
+  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  return app;
+}

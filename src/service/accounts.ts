@@ -1,0 +1,101 @@
+import { parseEmail } from '../core/email.js';
+import { hashPassword, passwordProblem, verifyPassword } from '../core/password.js';
+import { randomId } from '../core/random.js';
+import { hashToken, isTokenShaped } from '../core/token.js';
+import { recordEvent } from '../store/security-log.js';
+import { deleteSession } from '../store/sessions.js';
+import { isTwoFactorEnabled, methodsOf, twoFactorStatus, type SecondFactorMethod } from '../store/two-factor-status.js';
+import { findUsableTrustedDevice, touchTrustedDevice } from '../store/trusted-devices.js';
+import { EmailTakenError, findUserByEmail, insertUser, listUsers, type User } from '../store/users.js';
+import type { Context, RequestMeta } from './context.js';
+import { AppError, invalidCredentials } from './errors.js';
+import { startSession } from './sessions.js';
+
+export function checkNewPassword(password: string): void {
+  const problem = passwordProblem(password);
+  if (problem) throw new AppError(400, problem.code, problem.message, {}, 'password');
+}
+
+function checkEmail(input: string) {
+  const email = parseEmail(input);
+  if (!email) throw new AppError(400, 'invalid_email', 'Enter a valid email address, like name@example.com.', {}, 'email');
+  return email;
+}
+
+/** Creates an account (no session): used by signup and by the operator CLI. */
+export async function createUser(ctx: Context, input: { email: string; password: string }): Promise<User> {
+  const email = checkEmail(input.email);
+  checkNewPassword(input.password);
+  const now = ctx.clock.now();
+  const user: User = {
+    id: randomId(ctx.random),
+    email: email.display,
+    emailNormalized: email.normalized,
+    passwordHash: await hashPassword(input.password),
+    createdAt: now,
+    passwordChangedAt: now,
+  };
+  try {
+    await insertUser(ctx.db, user);
+  } catch (err) {
+    if (err instanceof EmailTakenError) throw new AppError(409, 'email_taken', 'An account with this email already exists. Log in instead.', {}, 'email');
+    throw err;
+  }
+  return user;
+}
+
+export async function signup(ctx: Context, input: { email: string; password: string }, meta: RequestMeta, replaces?: string) {
+  if (ctx.config.signup === 'closed') throw new AppError(403, 'signup_closed', 'New accounts are created by the operator on this service.');
+  const user = await createUser(ctx, input);
+  await recordEvent(ctx.db, ctx.random, { userId: user.id, type: 'signup', at: ctx.clock.now(), ...meta });
+  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, replaces }, meta);
+  return { user, token };
+}
+
+export type LoginResult =
+  | { status: 'ok'; token: string; userId: string }
+  | { status: 'two_factor_required'; token: string; userId: string; methods: SecondFactorMethod[] };
+
+/**
+ * The password step. An unknown email burns the same argon2 time as a wrong password and gets the
+ * same answer. With 2FA on and no trusted-device cookie for this account, the new session is only
+ * pending.
+ */
+export async function login(
+  ctx: Context,
+  input: { email: string; password: string },
+  meta: RequestMeta,
+  opts: { replaces?: string | undefined; deviceToken?: string | undefined },
+): Promise<LoginResult> {
+  const email = parseEmail(input.email);
+  const user = email ? await findUserByEmail(ctx.db, email.normalized) : null;
+  const ok = user ? await verifyPassword(user.passwordHash, input.password) : await ctx.decoyVerify(input.password);
+  if (!user || !ok) {
+    if (user) await recordEvent(ctx.db, ctx.random, { userId: user.id, type: 'login_failed', at: ctx.clock.now(), ...meta, detail: { reason: 'password' } });
+    throw invalidCredentials();
+  }
+  const status = await twoFactorStatus(ctx.db, user.id);
+  const now = ctx.clock.now();
+  if (isTwoFactorEnabled(status)) {
+    const device = opts.deviceToken && isTokenShaped(opts.deviceToken) ? await findUsableTrustedDevice(ctx.db, hashToken(opts.deviceToken), user.id, now) : null;
+    if (!device) {
+      const { token } = await startSession(ctx, { userId: user.id, pending: true, fullyAuthenticated: false, replaces: opts.replaces }, meta);
+      return { status: 'two_factor_required', token, userId: user.id, methods: methodsOf(status) };
+    }
+    await touchTrustedDevice(ctx.db, device.id, now);
+    // SPEC §3: skipping the second factor on a trusted device is a login, but not a fresh one.
+    const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: false, replaces: opts.replaces }, meta);
+    await recordEvent(ctx.db, ctx.random, { userId: user.id, type: 'login', at: now, ...meta, detail: { method: 'trusted_device', device: device.label } });
+    return { status: 'ok', token, userId: user.id };
+  }
+  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, replaces: opts.replaces }, meta);
+  await recordEvent(ctx.db, ctx.random, { userId: user.id, type: 'login', at: now, ...meta, detail: { method: 'password' } });
+  return { status: 'ok', token, userId: user.id };
+}
+
+export async function logout(ctx: Context, session: { id: string; userId: string; pending: boolean }, meta: RequestMeta): Promise<void> {
+  const deleted = await deleteSession(ctx.db, session.id);
+  if (deleted && !session.pending) await recordEvent(ctx.db, ctx.random, { userId: session.userId, type: 'logout', at: ctx.clock.now(), ...meta });
+}
+
+export { listUsers };

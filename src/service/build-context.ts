@@ -1,0 +1,21 @@
+import type { Config } from '../config.js';
+import { systemClock, type Clock } from '../core/clock.js';
+import { makeDecoyVerifier } from '../core/password.js';
+import { cryptoRandom, type RandomSource } from '../core/random.js';
+import { createSecretBox } from '../core/secret-box.js';
+import { sessionPolicy } from '../core/session.js';
+import type { Store } from '../store/db.js';
+import type { Context } from './context.js';
+
+export async function buildContext(config: Config, store: Store, opts: { clock?: Clock; random?: RandomSource } = {}): Promise<Context> {
+  return {
+    config,
+    store,
+    db: store.db,
+    clock: opts.clock ?? systemClock,
+    random: opts.random ?? cryptoRandom,
+    box: createSecretBox(config.secret),
+    policy: sessionPolicy(config.sessionIdleMs, config.sessionMaxMs),
+    decoyVerify: await makeDecoyVerifier(),
+  };
+}

@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createHash } from 'node:crypto';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Store {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+// bigint (int8) columns hold millisecond times and counters, all far below 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/**
+ * better-sqlite3 compiles a statement on every prepare(); Kysely calls prepare() per query. Caching
+ * by SQL text makes each distinct query compile once for the life of the process.
+ */
+function withStatementCache(raw: SQLite.Database): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  return new Proxy(raw, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') {
+        return (sql: string) => {
+          let stmt = cache.get(sql);
+          if (!stmt) {
+            stmt = target.prepare(sql);
+            // DDL is run once and would pin stale statements; keep only DML.
+            if (/^\s*(select|insert|update|delete|with)\b/i.test(sql)) cache.set(sql, stmt);
+          }
+          return stmt;
+        };
+      }
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+export function openSqlite(path: string): Store {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const raw = new SQLite(path);
+  raw.pragma('journal_mode = WAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma('busy_timeout = 5000');
+  // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
+  raw.pragma('synchronous = NORMAL');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/**
+ * pg sends unnamed statements, which PostgreSQL re-plans on every call. Naming each DML statement by
+ * a hash of its text makes every pooled connection prepare it once and reuse it.
+ */
+function namedStatements(pool: pg.Pool): pg.Pool {
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, cb?: unknown) => {
+      if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && /^\s*(select|insert|update|delete|with)\b/i.test(text)) {
+        const name = 'tf_' + createHash('sha1').update(text).digest('hex').slice(0, 24);
+        return query({ name, text, values }, cb);
+      }
+      return cb === undefined ? query(text, values) : query(text, values, cb);
+    };
+  });
+  return pool;
+}
+
+export function openPostgres(url: string, max = 10): Store {
+  const pool = namedStatements(new pg.Pool({ connectionString: url, max }));
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {});
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+export function openStore(databaseUrl: string): Store {
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return openPostgres(databaseUrl);
+  const path = databaseUrl.replace(/^sqlite:/, '').replace(/^\/\/(?=\/)/, '');
+  return openSqlite(path);
+}

@@ -1,0 +1,22 @@
+import type { Kysely } from 'kysely';
+import type { SessionPolicy } from '../core/session.js';
+import type { Database } from './schema.js';
+
+/**
+ * Removes rows that can no longer be used. Correctness never depends on this (every read checks
+ * expiry); it only keeps tables small. Safe to run on every node at once.
+ */
+export async function deleteExpiredRows(db: Kysely<Database>, now: number, policy: SessionPolicy): Promise<void> {
+  await db
+    .deleteFrom('sessions')
+    .where((eb) =>
+      eb.or([
+        eb('created_at', '<', now - policy.maxMs),
+        eb('last_seen_at', '<', now - policy.idleMs),
+        eb.and([eb('pending', '=', 1), eb('created_at', '<', now - policy.pendingMs)]),
+      ]),
+    )
+    .execute();
+  await db.deleteFrom('challenges').where('expires_at', '<', now).execute();
+  await db.deleteFrom('trusted_devices').where('expires_at', '<', now).execute();
+}

@@ -1,0 +1,116 @@
+/**
+ * Table types for Kysely. Times are milliseconds since the epoch (bigint in PostgreSQL, read back as
+ * numbers); flags are 0/1 integers, so both databases share one set of queries.
+ */
+import type { Generated } from 'kysely';
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  email_normalized: string;
+  password_hash: string;
+  created_at: number;
+  password_changed_at: number;
+}
+
+export interface SessionsTable {
+  /** SHA-256 of the cookie token. */
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  pending: number;
+  authenticated_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface SecurityEventsTable {
+  id: string;
+  user_id: string;
+  type: string;
+  at: number;
+  ip: string | null;
+  user_agent: string | null;
+  /** Small JSON object with non-secret facts (e.g. remaining codes, key name). */
+  detail: string | null;
+}
+
+export interface TotpCredentialsTable {
+  user_id: string;
+  /** AES-256-GCM sealed base32 secret. */
+  secret_enc: string;
+  /** Null while setup waits for its first code. */
+  confirmed_at: number | null;
+  /** Highest RFC 6238 time step accepted; codes at or before it are replays. */
+  last_used_step: number | null;
+  created_at: number;
+}
+
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  position: number;
+  /** HMAC of the normalized code: how a typed code is found and consumed. */
+  code_mac: string;
+  /** Sealed code for viewing again; null in `hashed` mode. */
+  code_enc: string | null;
+  used_at: number | null;
+  created_at: number;
+}
+
+export interface TrustedDevicesTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  label: string;
+  created_at: number;
+  expires_at: number;
+  last_used_at: number | null;
+}
+
+export interface SecurityKeysTable {
+  id: string;
+  user_id: string;
+  /** base64url WebAuthn credential id; unique across all accounts. */
+  credential_id: string;
+  /** base64url COSE public key. */
+  public_key: string;
+  counter: number;
+  transports: string | null;
+  name: string;
+  created_at: number;
+  last_used_at: number | null;
+}
+
+export interface SecondFactorAttemptsTable {
+  user_id: string;
+  /** Consecutive failures of the guessable methods (TOTP and recovery codes). */
+  failures: number;
+  last_failure_at: number;
+}
+
+export interface ChallengesTable {
+  id: string;
+  /** The session (by token hash) the ceremony belongs to. */
+  session_id: string;
+  user_id: string;
+  purpose: string;
+  challenge: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  security_events: SecurityEventsTable;
+  totp_credentials: TotpCredentialsTable;
+  recovery_codes: RecoveryCodesTable;
+  trusted_devices: TrustedDevicesTable;
+  security_keys: SecurityKeysTable;
+  second_factor_attempts: SecondFactorAttemptsTable;
+  challenges: ChallengesTable;
+}
+
+export type { Generated };

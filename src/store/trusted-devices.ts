@@ -1,0 +1,76 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface TrustedDevice {
+  id: string;
+  userId: string;
+  tokenHash: string;
+  label: string;
+  createdAt: number;
+  expiresAt: number;
+  lastUsedAt: number | null;
+}
+
+type Row = Database['trusted_devices'];
+
+const toDevice = (r: Row): TrustedDevice => ({
+  id: r.id,
+  userId: r.user_id,
+  tokenHash: r.token_hash,
+  label: r.label,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  lastUsedAt: r.last_used_at,
+});
+
+export async function insertTrustedDevice(db: Kysely<Database>, d: TrustedDevice): Promise<void> {
+  await db
+    .insertInto('trusted_devices')
+    .values({
+      id: d.id,
+      user_id: d.userId,
+      token_hash: d.tokenHash,
+      label: d.label,
+      created_at: d.createdAt,
+      expires_at: d.expiresAt,
+      last_used_at: d.lastUsedAt,
+    })
+    .execute();
+}
+
+/** A device token is only good for the account it was issued to, and only until it expires. */
+export async function findUsableTrustedDevice(db: Kysely<Database>, tokenHash: string, userId: string, now: number): Promise<TrustedDevice | null> {
+  const r = await db
+    .selectFrom('trusted_devices')
+    .selectAll()
+    .where('token_hash', '=', tokenHash)
+    .where('user_id', '=', userId)
+    .where('expires_at', '>', now)
+    .executeTakeFirst();
+  return r ? toDevice(r) : null;
+}
+
+export async function touchTrustedDevice(db: Kysely<Database>, id: string, now: number): Promise<void> {
+  await db.updateTable('trusted_devices').set({ last_used_at: now }).where('id', '=', id).execute();
+}
+
+export async function listTrustedDevices(db: Kysely<Database>, userId: string, now: number): Promise<TrustedDevice[]> {
+  const rows = await db
+    .selectFrom('trusted_devices')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('expires_at', '>', now)
+    .orderBy('created_at', 'desc')
+    .execute();
+  return rows.map(toDevice);
+}
+
+export async function deleteTrustedDevice(db: Kysely<Database>, userId: string, id: string): Promise<TrustedDevice | null> {
+  const r = await db.deleteFrom('trusted_devices').where('id', '=', id).where('user_id', '=', userId).returningAll().executeTakeFirst();
+  return r ? toDevice(r) : null;
+}
+
+export async function deleteUserTrustedDevices(db: Kysely<Database>, userId: string): Promise<number> {
+  const r = await db.deleteFrom('trusted_devices').where('user_id', '=', userId).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
