@@ -13,6 +13,7 @@ import { authGuard } from './auth.js';
 import { refuseNulBytes } from './bad-input.js';
 import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
 import { originGuard } from './origin.js';
+import { pagesPlugin } from './pages/index.js';
 import { ErrorBody, type App } from './schemas.js';
 
 export const BODY_LIMIT = 64 * 1024;
@@ -132,6 +133,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   await app.register(apiPlugin, { prefix: '/api/v1', ctx });
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(pagesPlugin, { ctx });
 
   return app;
 }
