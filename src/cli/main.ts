@@ -1,8 +1,10 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config.js';
 import { buildContext } from '../service/build-context.js';
 import { createUser, listUsers } from '../service/accounts.js';
 import { AppError } from '../service/errors.js';
+import { adminResetTwoFactor } from '../service/two-factor.js';
 import { openStore, type Store } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { readPassword } from './read-password.js';
@@ -79,7 +81,29 @@ async function main(argv: string[]): Promise<void> {
         });
         return;
       }
+      if (sub === 'reset-2fa') {
+        const email = args[0];
+        if (!email || args.length !== 1) fail('users reset-2fa needs exactly one email');
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const { wasEnabled } = await adminResetTwoFactor(ctx, email);
+          process.stdout.write(
+            wasEnabled
+              ? `two-factor authentication is now off for ${email}; app, security keys, recovery codes and trusted devices were removed\n`
+              : `${email} had no two-factor authentication; nothing else changed\n`,
+          );
+        });
+        return;
+      }
       return fail(`unknown users command "${sub ?? ''}"; see twofold --help`, 2);
+    }
+    case 'backup': {
+      const file = rest[0];
+      if (!file || rest.length !== 1) fail('backup needs exactly one file name');
+      if (existsSync(file)) fail(`${file} exists; choose a new file name`);
+      await withStore(config, (store) => store.backup(file));
+      process.stdout.write(`backed up to ${file}\n`);
+      return;
     }
     default:
       return fail(`unknown command "${command}"; see twofold --help`, 2);

@@ -12,6 +12,8 @@ export interface Store {
   db: Kysely<Database>;
   dialect: Dialect;
   close(): Promise<void>;
+  /** A consistent copy of a live SQLite database (online backup API); PostgreSQL has pg_dump. */
+  backup(file: string): Promise<void>;
 }
 
 // bigint (int8) columns hold millisecond times and counters, all far below 2^53.
@@ -51,7 +53,14 @@ export function openSqlite(path: string): Store {
   // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
   raw.pragma('synchronous = NORMAL');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    close: () => db.destroy(),
+    backup: async (file) => {
+      await raw.backup(file);
+    },
+  };
 }
 
 /**
@@ -77,7 +86,14 @@ export function openPostgres(url: string, max = 10): Store {
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    close: () => db.destroy(),
+    backup: async () => {
+      throw new Error('backup is for SQLite; back up PostgreSQL with pg_dump');
+    },
+  };
 }
 
 export function openStore(databaseUrl: string): Store {

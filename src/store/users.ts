@@ -68,3 +68,7 @@ export async function listUsers(db: Kysely<Database>): Promise<User[]> {
 }
 
 export { isUniqueViolation };
+
+export async function updatePasswordHash(db: Kysely<Database>, userId: string, passwordHash: string, now: number): Promise<void> {
+  await db.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', userId).execute();
+}

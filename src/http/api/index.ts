@@ -3,6 +3,7 @@ import { AppError } from '../../service/errors.js';
 import type { App } from '../schemas.js';
 import { accountRoutes } from './accounts.js';
 import { securityLogRoutes } from './security-log.js';
+import { twoFactorRoutes } from './two-factor.js';
 
 /** The JSON API under /api/v1. Each feature adds its routes here. */
 export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void> {
@@ -19,4 +20,10 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
 
   accountRoutes(app, ctx, authRateLimit);
   securityLogRoutes(app, ctx);
+  twoFactorRoutes(app, ctx, authRateLimit);
+
+  // Answers here can carry secrets and codes; no cache may keep them.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
+  });
 }

@@ -1,0 +1,27 @@
+import { hashPassword, verifyPassword } from '../core/password.js';
+import { deleteUserSessions } from '../store/sessions.js';
+import { findUserById, updatePasswordHash } from '../store/users.js';
+import { checkNewPassword } from './accounts.js';
+import type { Context, RequestMeta } from './context.js';
+import { invalidCredentials } from './errors.js';
+import { logEvent } from './security-log.js';
+import { revokeAllDevices } from './trusted-devices.js';
+
+/**
+ * A new password ends every other session and every trusted device: whoever knew the old password
+ * must not keep a way in.
+ */
+export async function changePassword(
+  ctx: Context,
+  session: { id: string; userId: string },
+  input: { currentPassword: string; newPassword: string },
+  meta: RequestMeta,
+): Promise<void> {
+  const user = await findUserById(ctx.db, session.userId);
+  if (!user || !(await verifyPassword(user.passwordHash, input.currentPassword))) throw invalidCredentials();
+  checkNewPassword(input.newPassword);
+  await updatePasswordHash(ctx.db, user.id, await hashPassword(input.newPassword), ctx.clock.now());
+  await deleteUserSessions(ctx.db, user.id, session.id);
+  await revokeAllDevices(ctx, user.id, meta, 'password_changed');
+  await logEvent(ctx, user.id, 'password_changed', meta);
+}

@@ -1,0 +1,52 @@
+import type { Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export interface StoredRecoveryCode {
+  id: string;
+  position: number;
+  codeMac: string;
+  codeEnc: string | null;
+  usedAt: number | null;
+}
+
+/** Regeneration: every old code dies in the same transaction that stores the new set. */
+export async function replaceRecoveryCodes(db: Kysely<Database>, userId: string, codes: StoredRecoveryCode[], now: number): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    await tx.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+    await tx
+      .insertInto('recovery_codes')
+      .values(
+        codes.map((c) => ({
+          id: c.id,
+          user_id: userId,
+          position: c.position,
+          code_mac: c.codeMac,
+          code_enc: c.codeEnc,
+          used_at: null,
+          created_at: now,
+        })),
+      )
+      .execute();
+  });
+}
+
+export async function listRecoveryCodes(db: Kysely<Database>, userId: string): Promise<(StoredRecoveryCode & { createdAt: number })[]> {
+  const rows = await db.selectFrom('recovery_codes').selectAll().where('user_id', '=', userId).orderBy('position').execute();
+  return rows.map((r) => ({ id: r.id, position: r.position, codeMac: r.code_mac, codeEnc: r.code_enc, usedAt: r.used_at, createdAt: r.created_at }));
+}
+
+/** Single use under any concurrency: only the request whose UPDATE flips used_at wins. */
+export async function consumeRecoveryCode(db: Kysely<Database>, userId: string, codeMac: string, now: number): Promise<boolean> {
+  const r = await db
+    .updateTable('recovery_codes')
+    .set({ used_at: now })
+    .where('user_id', '=', userId)
+    .where('code_mac', '=', codeMac)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
+}
+
+export async function deleteRecoveryCodes(db: Kysely<Database>, userId: string): Promise<void> {
+  await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+}
