@@ -2,13 +2,13 @@ import { parseEmail } from '../core/email.js';
 import { hashPassword, passwordProblem, verifyPassword } from '../core/password.js';
 import { randomId } from '../core/random.js';
 import { hashToken, isTokenShaped } from '../core/token.js';
-import { recordEvent } from '../store/security-log.js';
 import { deleteSession } from '../store/sessions.js';
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus, type SecondFactorMethod } from '../store/two-factor-status.js';
 import { findUsableTrustedDevice, touchTrustedDevice } from '../store/trusted-devices.js';
 import { EmailTakenError, findUserByEmail, insertUser, listUsers, type User } from '../store/users.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError, invalidCredentials } from './errors.js';
+import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
 
 export function checkNewPassword(password: string): void {
@@ -47,7 +47,7 @@ export async function createUser(ctx: Context, input: { email: string; password:
 export async function signup(ctx: Context, input: { email: string; password: string }, meta: RequestMeta, replaces?: string) {
   if (ctx.config.signup === 'closed') throw new AppError(403, 'signup_closed', 'New accounts are created by the operator on this service.');
   const user = await createUser(ctx, input);
-  await recordEvent(ctx.db, ctx.random, { userId: user.id, type: 'signup', at: ctx.clock.now(), ...meta });
+  await logEvent(ctx, user.id, 'signup', meta);
   const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, replaces }, meta);
   return { user, token };
 }
@@ -71,7 +71,7 @@ export async function login(
   const user = email ? await findUserByEmail(ctx.db, email.normalized) : null;
   const ok = user ? await verifyPassword(user.passwordHash, input.password) : await ctx.decoyVerify(input.password);
   if (!user || !ok) {
-    if (user) await recordEvent(ctx.db, ctx.random, { userId: user.id, type: 'login_failed', at: ctx.clock.now(), ...meta, detail: { reason: 'password' } });
+    if (user) await logEvent(ctx, user.id, 'login_failed', meta, { reason: 'password' });
     throw invalidCredentials();
   }
   const status = await twoFactorStatus(ctx.db, user.id);
@@ -85,17 +85,17 @@ export async function login(
     await touchTrustedDevice(ctx.db, device.id, now);
     // SPEC §3: skipping the second factor on a trusted device is a login, but not a fresh one.
     const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: false, replaces: opts.replaces }, meta);
-    await recordEvent(ctx.db, ctx.random, { userId: user.id, type: 'login', at: now, ...meta, detail: { method: 'trusted_device', device: device.label } });
+    await logEvent(ctx, user.id, 'login', meta, { method: 'trusted_device', device: device.label });
     return { status: 'ok', token, userId: user.id };
   }
   const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, replaces: opts.replaces }, meta);
-  await recordEvent(ctx.db, ctx.random, { userId: user.id, type: 'login', at: now, ...meta, detail: { method: 'password' } });
+  await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
   return { status: 'ok', token, userId: user.id };
 }
 
 export async function logout(ctx: Context, session: { id: string; userId: string; pending: boolean }, meta: RequestMeta): Promise<void> {
   const deleted = await deleteSession(ctx.db, session.id);
-  if (deleted && !session.pending) await recordEvent(ctx.db, ctx.random, { userId: session.userId, type: 'logout', at: ctx.clock.now(), ...meta });
+  if (deleted && !session.pending) await logEvent(ctx, session.userId, 'logout', meta);
 }
 
 export { listUsers };
