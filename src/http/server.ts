@@ -14,6 +14,7 @@ import { refuseNulBytes } from './bad-input.js';
 import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
 import { originGuard } from './origin.js';
 import { pagesPlugin } from './pages/index.js';
+import { isJsonPath, NOT_FOUND, sendPageError } from './pages/errors.js';
 import { ErrorBody, type App } from './schemas.js';
 
 export const BODY_LIMIT = 64 * 1024;
@@ -43,6 +44,10 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     bodyLimit: BODY_LIMIT,
     trustProxy: ctx.config.trustProxy,
     return503OnClosing: true,
+    // The router's own refusals (an over-long path part, a malformed URL) in the error shape of SPEC §5.
+    frameworkErrors: (err, _request, reply) => {
+      void sendJsonError(reply, normalizeError(err));
+    },
     ajv: {
       // Unknown fields are refused, not silently dropped, and "123" is not a number.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
@@ -103,6 +108,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
       servers: [{ url: ctx.config.publicOrigin }],
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    // The document describes the JSON API only; the HTML pages (forms, redirects) are not part of it.
+    transform: ({ schema, url }) => ({ schema: url.startsWith('/api/v1/') ? schema : { ...schema, hide: true }, url }),
   });
 
   app.addHook('onRequest', originGuard(ctx.config.publicOrigin));
@@ -116,13 +123,16 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     );
   });
 
+  // The API and /healthz answer errors in JSON; every other path is a page and gets an HTML page.
   app.setErrorHandler(async (err, request, reply) => {
     const n = normalizeError(err);
     logIfServerError(request, n, err);
-    return sendJsonError(reply, n);
+    return isJsonPath(request.url) ? sendJsonError(reply, n) : sendPageError(request, reply, n);
   });
-  app.setNotFoundHandler(async (_request, reply) =>
-    sendJsonError(reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.', headers: {} }),
+  app.setNotFoundHandler(async (request, reply) =>
+    isJsonPath(request.url)
+      ? sendJsonError(reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.', headers: {} })
+      : sendPageError(request, reply, NOT_FOUND),
   );
 
   app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import { buildServer } from '../../src/http/server.js';
@@ -10,6 +11,8 @@ import { createTestDatabase, type DbKind, type TestDatabase } from './databases.
 
 export interface TestServer {
   url: string;
+  /** PUBLIC_URL's origin: what a browser should open (http://localhost:<port> with `publicHost`). */
+  publicUrl: string;
   app: App;
   ctx: Context;
   config: Config;
@@ -18,28 +21,49 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** A port that was free a moment ago (the kernel picks it; the listener is closed again). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.unref();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * A real server listening on an ephemeral port over a fresh database. `env` takes the same
- * variables as production; the clock can be a manual one for expiry tests.
+ * variables as production; the clock can be a manual one for expiry tests. With `publicHost`, the
+ * port is picked before start and PUBLIC_URL is http://localhost:<port>, as a browser test needs
+ * (pages redirect other host names to PUBLIC_URL; WebAuthn needs its host).
  */
-export async function startTestServer(kind: DbKind, opts: { env?: Record<string, string>; clock?: Clock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  kind: DbKind,
+  opts: { env?: Record<string, string>; clock?: Clock; publicHost?: boolean } = {},
+): Promise<TestServer> {
   const database = await createTestDatabase(kind);
+  const port = opts.publicHost ? await freePort() : 0;
   const env = {
     TWOFOLD_SECRET: randomBytes(32).toString('base64'),
     DATABASE_URL: database.url,
-    PORT: '0',
+    PORT: String(port),
     TWOFOLD_AUTH_RATE_LIMIT: '100000',
+    ...(opts.publicHost ? { PUBLIC_URL: `http://localhost:${port}` } : {}),
     ...opts.env,
   };
   const config = loadConfig(env, process.cwd());
   const ctx = await buildContext(config, database.store, { clock: opts.clock ?? systemClock });
   const app = await buildServer(ctx, { logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
+  await app.listen({ port, host: '127.0.0.1' });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');
   const url = `http://127.0.0.1:${addr.port}`;
   return {
     url,
+    publicUrl: config.publicOrigin,
     app,
     ctx,
     config,

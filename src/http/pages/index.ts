@@ -1,0 +1,52 @@
+import fastifyStatic from '@fastify/static';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Context } from '../../service/context.js';
+import type { App } from '../schemas.js';
+import { accountPages } from './account-pages.js';
+import { PUBLIC_DIR } from './assets.js';
+import { verifyCsrf } from './csrf.js';
+import { settingsPages } from './settings.js';
+import { twoFactorLoginPages } from './two-factor-login.js';
+
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * WebAuthn binds keys to PUBLIC_URL's host, and cookies are per host: a page opened under another
+ * name for this server (127.0.0.1 instead of localhost, a bare IP, …) is sent to the same path on
+ * PUBLIC_URL. Only GET/HEAD pages; the API, /healthz and /assets are answered wherever they are asked.
+ */
+function canonicalHost(ctx: Context) {
+  const want = ctx.config.publicUrl.host.toLowerCase();
+  return async function redirectToPublicHost(request: FastifyRequest, reply: FastifyReply) {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return;
+    if (request.url.startsWith('/assets/')) return;
+    if (request.host.toLowerCase() === want) return;
+    // String concatenation, not new URL(url, base): a path like "//evil.example" stays a path.
+    return reply.redirect(ctx.config.publicOrigin + request.url, 308);
+  };
+}
+
+/** The server-rendered pages (SPEC §4). Every route registered here gets the host redirect and CSRF check. */
+export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<void> {
+  const { ctx } = opts;
+  const authRateLimit = { max: ctx.config.authRateLimit, timeWindow: 60_000 };
+
+  await app.register(fastifyStatic, {
+    root: PUBLIC_DIR,
+    prefix: '/assets/',
+    // URLs carry a content hash (assetUrl), so a day of caching never serves a stale file.
+    maxAge: '1d',
+    index: false,
+    list: false,
+    dotfiles: 'deny',
+  });
+
+  app.addHook('onRequest', canonicalHost(ctx));
+  app.addHook('preHandler', async (request) => {
+    if (!SAFE.has(request.method)) verifyCsrf(ctx, request);
+  });
+
+  accountPages(app, ctx, authRateLimit);
+  settingsPages(app, ctx);
+  twoFactorLoginPages(app, ctx);
+}
