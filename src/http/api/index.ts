@@ -2,6 +2,7 @@ import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
 import type { App } from '../schemas.js';
 import { accountRoutes } from './accounts.js';
+import { securityKeyRoutes } from './security-keys.js';
 import { securityLogRoutes } from './security-log.js';
 import { twoFactorRoutes } from './two-factor.js';
 
@@ -18,9 +19,19 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
     }
   });
 
+  // A route that takes no body refuses one with content (SPEC §3: unknown fields get a 4xx and
+  // change nothing), instead of acting while ignoring what the client sent. `{}` is harmless.
+  app.addHook('preValidation', async (request) => {
+    const body: unknown = request.body;
+    if (request.routeOptions.schema?.body !== undefined || body === undefined || body === null) return;
+    if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
+    throw new AppError(400, 'invalid_request', 'This request takes no body.');
+  });
+
   accountRoutes(app, ctx, authRateLimit);
   securityLogRoutes(app, ctx);
   twoFactorRoutes(app, ctx, authRateLimit);
+  securityKeyRoutes(app, ctx, authRateLimit);
 
   // Answers here can carry secrets and codes; no cache may keep them.
   app.addHook('onSend', async (_request, reply) => {

@@ -3,6 +3,7 @@ import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
 import { changePassword } from '../../service/password-change.js';
 import { recoveryCodesFile, regenerateRecoveryCodes, viewRecoveryCodes } from '../../service/recovery-codes.js';
+import { loginWithSecurityKey, reauthenticateWithSecurityKey } from '../../service/security-keys.js';
 import { listDevices, revokeDevice } from '../../service/trusted-devices.js';
 import { completeTwoFactorLogin, reauthenticate, type TwoFactorLoginResult } from '../../service/two-factor-login.js';
 import { confirmTotpSetup, disableTwoFactor, startTotpSetup } from '../../service/two-factor.js';
@@ -63,7 +64,8 @@ export function twoFactorRoutes(app: App, ctx: Context, authRateLimit: { max: nu
       const pending = authOf(request);
       let result: TwoFactorLoginResult;
       if (body.method === 'webauthn') {
-        throw new AppError(400, 'method_not_available', 'This account does not have a security key set up.');
+        if (body.response === undefined) throw new AppError(400, 'invalid_request', 'Send the security key’s answer as `response`.');
+        result = await loginWithSecurityKey(ctx, pending, { response: body.response, trustDevice: body.trustDevice }, requestMeta(request));
       } else {
         if (body.code === undefined) throw new AppError(400, 'invalid_request', 'Send the code as `code`.', {}, 'code');
         result = await completeTwoFactorLogin(ctx, pending, { method: body.method, code: body.code, trustDevice: body.trustDevice }, requestMeta(request));
@@ -81,12 +83,23 @@ export function twoFactorRoutes(app: App, ctx: Context, authRateLimit: { max: nu
         summary: 'Prove it is you again before a sensitive change',
         description: 'The password, and a second factor when two-factor authentication is on. Makes the session fresh for 10 minutes.',
         tags: ['account'],
-        body: Obj({ password: Password, method: Type.Optional(CodeMethod), code: Type.Optional(Code) }),
+        body: Obj({
+          password: Password,
+          method: Type.Optional(Type.Union([CodeMethod, Type.Literal('webauthn')])),
+          code: Type.Optional(Code),
+          response: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'WebAuthn assertion (method webauthn), after POST /me/reauthenticate/webauthn/options' })),
+        }),
         response: { 204: Type.Null(), ...errors(400, 401, 429) },
       },
     },
     async (request, reply) => {
-      await reauthenticate(ctx, authOf(request).session, request.body, requestMeta(request));
+      const { password, method, code, response } = request.body;
+      if (method === 'webauthn') {
+        if (response === undefined) throw new AppError(400, 'invalid_request', 'Send the security key’s answer as `response`.');
+        await reauthenticateWithSecurityKey(ctx, authOf(request).session, { password, response }, requestMeta(request));
+      } else {
+        await reauthenticate(ctx, authOf(request).session, { password, method, code }, requestMeta(request));
+      }
       return reply.code(204).send(null);
     },
   );
