@@ -8,7 +8,6 @@ import { adminResetTwoFactor } from '../service/two-factor.js';
 import { openStore, type Store } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { readPassword } from './read-password.js';
-import { serve } from './serve.js';
 
 const HELP = `twofold — a login service with two-factor authentication
 
@@ -52,10 +51,20 @@ async function main(argv: string[]): Promise<void> {
   const config = loadConfig();
 
   switch (command) {
-    case 'serve':
+    case 'serve': {
+      // Loaded only here: the HTTP stack takes seconds to load, which other commands need not pay.
+      const { serve } = await import('./serve.js');
       return serve(config);
+    }
     case 'migrate': {
-      const names = await withStore(config, (store) => migrateToLatest(store));
+      // Not withStore: it migrates first, which would leave nothing to report here.
+      const store = openStore(config.databaseUrl);
+      let names: string[];
+      try {
+        names = await migrateToLatest(store);
+      } finally {
+        await store.close();
+      }
       process.stdout.write(names.length ? `applied: ${names.join(', ')}\n` : 'database is up to date\n');
       return;
     }
