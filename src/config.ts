@@ -95,6 +95,13 @@ function integer(name: string, value: string | undefined, fallback: number, min:
   return n;
 }
 
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '') return false;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  throw new ConfigError(`${name} must be true or false; got "${value}"`);
+}
+
 function duration(name: string, value: string | undefined, fallback: string): number {
   try {
     return parseDuration(value || fallback);
@@ -139,7 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sessionIdleMs,
     sessionMaxMs,
     authRateLimit: integer('TWOFOLD_AUTH_RATE_LIMIT', env.TWOFOLD_AUTH_RATE_LIMIT, 60, 1, 1_000_000),
-    trustProxy: env.TWOFOLD_TRUST_PROXY === '1' || env.TWOFOLD_TRUST_PROXY === 'true',
+    trustProxy: flag('TWOFOLD_TRUST_PROXY', env.TWOFOLD_TRUST_PROXY),
     logLevel: env.LOG_LEVEL || 'info',
   };
 }

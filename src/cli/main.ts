@@ -7,6 +7,7 @@ import { AppError } from '../service/errors.js';
 import { adminResetTwoFactor } from '../service/two-factor.js';
 import { openStore, type Store } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
+import { isTwoFactorEnabled, methodsOf, twoFactorStatus } from '../store/two-factor-status.js';
 import { readPassword } from './read-password.js';
 
 const HELP = `twofold — a login service with two-factor authentication
@@ -18,13 +19,15 @@ Commands:
   migrate                     apply database migrations and exit
   users create --email E      create an account; the password is asked for,
                               or read from the first line of stdin
-  users list                  list accounts (id, email, created, 2FA)
+  users list                  list accounts: id, email, created, 2FA methods
   users reset-2fa <email>     turn off two-factor authentication for a person
                               who lost both device and recovery codes
   backup <file>               copy a live SQLite database to <file>
 
 Configuration comes from the environment (and .env); see README.md.
 `;
+
+const COMMANDS = new Set(['serve', 'migrate', 'users', 'backup']);
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`twofold: ${message}\n`);
@@ -47,6 +50,8 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(HELP);
     return;
   }
+  if (!COMMANDS.has(command)) fail(`unknown command "${command}"; see twofold --help`, 2);
+  // Loaded only for a real command: loading may create data/secret.key on a first SQLite run.
   loadDotEnv();
   const config = loadConfig();
 
@@ -86,7 +91,11 @@ async function main(argv: string[]): Promise<void> {
           const ctx = await buildContext(config, store);
           const users = await listUsers(ctx.db);
           if (users.length === 0) process.stdout.write('no accounts\n');
-          for (const u of users) process.stdout.write(`${u.id}\t${u.email}\t${new Date(u.createdAt).toISOString()}\n`);
+          for (const u of users) {
+            const status = await twoFactorStatus(ctx.db, u.id);
+            const twoFactor = isTwoFactorEnabled(status) ? `2fa:${methodsOf(status).join('+')}` : '2fa:off';
+            process.stdout.write(`${u.id}\t${u.email}\t${new Date(u.createdAt).toISOString()}\t${twoFactor}\n`);
+          }
         });
         return;
       }

@@ -20,11 +20,22 @@ export interface EventInput {
   detail?: Record<string, string | number | boolean> | undefined;
 }
 
+let sequence = 0;
+
+/**
+ * Ids sort by time, then by order of writing within this process, so the events one request writes
+ * in the same millisecond (a recovery-code login writes several) list in the order they happened.
+ */
+function eventId(at: number, random: RandomSource): string {
+  sequence = (sequence + 1) % 36 ** 4;
+  return at.toString(36).padStart(10, '0') + sequence.toString(36).padStart(4, '0') + randomId(random).slice(0, 8);
+}
+
 export async function recordEvent(db: Kysely<Database>, random: RandomSource, e: EventInput): Promise<void> {
   await db
     .insertInto('security_events')
     .values({
-      id: randomId(random),
+      id: eventId(e.at, random),
       user_id: e.userId,
       type: e.type,
       at: e.at,
@@ -35,14 +46,19 @@ export async function recordEvent(db: Kysely<Database>, random: RandomSource, e:
     .execute();
 }
 
-/** Newest first; `before` pages backwards by time. */
+/**
+ * Newest first; `before` pages backwards by time. The cursor is a time alone (SPEC §5), so a page
+ * never ends inside a millisecond: events sharing the last event's time all come on that page,
+ * which may then hold a few more than `limit`, and the next page skips none.
+ */
 export async function listEvents(db: Kysely<Database>, userId: string, limit: number, before?: number): Promise<SecurityEvent[]> {
-  let q = db
-    .selectFrom('security_events')
-    .select(['type', 'at', 'ip', 'user_agent', 'detail'])
-    .where('user_id', '=', userId);
-  if (before !== undefined) q = q.where('at', '<', before);
-  const rows = await q.orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  const base = db.selectFrom('security_events').select(['id', 'type', 'at', 'ip', 'user_agent', 'detail']).where('user_id', '=', userId);
+  const rows = await (before === undefined ? base : base.where('at', '<', before)).orderBy('at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  const last = rows.at(-1);
+  if (last && rows.length === limit) {
+    const ties = await base.where('at', '=', last.at).where('id', '<', last.id).orderBy('id', 'desc').execute();
+    rows.push(...ties);
+  }
   return rows.map((r) => ({
     type: r.type,
     at: r.at,

@@ -56,6 +56,7 @@ describe('twofold CLI', { concurrency: true }, () => {
       const r = await runCli(['frobnicate'], { cwd: dir.path });
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /unknown command "frobnicate".*--help/);
+      assert.ok(!existsSync(join(dir.path, 'data')), 'an unknown command creates no data/ or secret key');
     });
   });
 
@@ -129,7 +130,7 @@ describe('twofold CLI', { concurrency: true }, () => {
       assert.equal(list.code, 0, list.stderr);
       const lines = list.stdout.trim().split('\n');
       assert.equal(lines.length, 1);
-      assert.match(lines[0]!, /\tOperator@Example\.com\t\d{4}-\d{2}-\d{2}T/);
+      assert.match(lines[0]!, /\tOperator@Example\.com\t\d{4}-\d{2}-\d{2}T[^\t]+\t2fa:off$/);
       assert.ok(!list.stdout.includes('argon2'), 'no password hash in the list');
     });
 

@@ -138,6 +138,7 @@ test('bad values are refused with the variable named', () => {
     [{ TWOFOLD_AUTH_RATE_LIMIT: '0' }, /TWOFOLD_AUTH_RATE_LIMIT/],
     [{ TWOFOLD_AUTH_RATE_LIMIT: '2.5' }, /TWOFOLD_AUTH_RATE_LIMIT/],
     [{ TWOFOLD_ISSUER: 'Acme:Login' }, /TWOFOLD_ISSUER/],
+    [{ TWOFOLD_TRUST_PROXY: 'maybe' }, /TWOFOLD_TRUST_PROXY must be true or false/],
   ];
   for (const [env, message] of cases) {
     assert.throws(

@@ -19,7 +19,8 @@ export function securityLogRoutes(app: App, ctx: Context): void {
       config: { auth: 'user' },
       schema: {
         summary: 'Security events of the account, newest first, one page',
-        description: 'Pass the `at` of the last event as `before` to get the next page.',
+        description:
+          'Pass the `at` of the last event as `before` to get the next page. A page never ends inside a millisecond: events sharing the last time all come on that page, which may then hold a few more than `limit`.',
         tags: ['account'],
         querystring: SecurityLogQuery,
         response: { 200: Type.Array(SecurityEvent), ...errors(400, 401) },
