@@ -5,8 +5,12 @@ import type { App } from '../schemas.js';
 import { accountPages } from './account-pages.js';
 import { PUBLIC_DIR } from './assets.js';
 import { verifyCsrf } from './csrf.js';
+import { disablePages } from './disable-two-factor.js';
+import { reauthenticatePages } from './reauthenticate.js';
+import { recoveryCodePages } from './recovery-codes.js';
 import { settingsPages } from './settings.js';
 import { twoFactorLoginPages } from './two-factor-login.js';
+import { twoFactorSetupPages } from './two-factor-setup.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -48,5 +52,9 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
 
   accountPages(app, ctx, authRateLimit);
   settingsPages(app, ctx);
-  twoFactorLoginPages(app, ctx);
+  twoFactorLoginPages(app, ctx, authRateLimit);
+  twoFactorSetupPages(app, ctx, authRateLimit);
+  recoveryCodePages(app, ctx);
+  disablePages(app, ctx, authRateLimit);
+  reauthenticatePages(app, ctx, authRateLimit);
 }

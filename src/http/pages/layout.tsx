@@ -120,7 +120,7 @@ export function Badge({ tone, children }: { tone: 'on' | 'off' | 'neutral'; chil
 }
 
 /** A message about the page as a whole (not a field): `error` is announced as an alert. */
-export function Notice({ kind = 'info', children }: { kind?: 'info' | 'success' | 'error'; children: ComponentChildren }) {
+export function Notice({ kind = 'info', children }: { kind?: 'info' | 'success' | 'warning' | 'error'; children: ComponentChildren }) {
   return (
     <div class={`notice notice-${kind}`} role={kind === 'error' ? 'alert' : 'status'}>
       {children}

@@ -1,9 +1,15 @@
+import { LOW_RECOVERY_CODES, RECOVERY_CODE_COUNT } from '../../core/recovery-codes.js';
 import type { Context } from '../../service/context.js';
+import { AppError } from '../../service/errors.js';
+import { listDevices, revokeDevice, type DeviceView } from '../../service/trusted-devices.js';
 import { listEvents, type SecurityEvent } from '../../store/security-log.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../../store/two-factor-status.js';
+import { cookieNames, readCookie } from '../cookies.js';
+import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
 import { Button, Form } from './forms.js';
-import { Badge, Card, Layout, PageHeading } from './layout.js';
+import { Badge, Card, Layout, Notice, PageHeading } from './layout.js';
+import { fresh, isReauthRequired, ReturnTo, toReauthenticate } from './second-factor-fields.js';
 import { describeBrowser, describeEvent, formatTime } from './security-log-view.js';
 import { signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
@@ -19,18 +25,93 @@ export interface SettingsPageProps {
   olderBefore?: number | undefined;
   /** True when showing an older page of the log. */
   olderPage?: boolean;
+  /** Shown when two-factor authentication is on (or devices linger). */
+  devices?: DeviceView[] | undefined;
+  /** A flash from the redirect that led here. */
+  notice?: string | undefined;
+  /** After a login with a recovery code: how many are left. */
+  codesLeft?: number | undefined;
+}
+
+const NOTICES: Record<string, string> = {
+  two_factor_on: 'Two-factor authentication is on. From now on a login asks for a code from your authenticator app.',
+  two_factor_off: 'Two-factor authentication is off. Your authenticator app, recovery codes and trusted devices were removed.',
+  codes_regenerated: 'You have a new set of recovery codes. The old ones no longer work.',
+  device_revoked: 'The device was revoked. It will be asked for a code at its next login.',
+};
+
+/** The flash messages a redirect to /settings can carry in its query: fixed words, nothing secret. */
+export function settingsNotice(query: Record<string, unknown>): { notice?: string; codesLeft?: number } {
+  const notice = typeof query.notice === 'string' && Object.hasOwn(NOTICES, query.notice) ? NOTICES[query.notice] : undefined;
+  const raw = query.codes_left;
+  const codesLeft = typeof raw === 'string' && /^\d{1,2}$/.test(raw) ? Number(raw) : undefined;
+  return { ...(notice ? { notice } : {}), ...(codesLeft !== undefined ? { codesLeft } : {}) };
+}
+
+function codesWord(n: number): string {
+  return `${n} recovery code${n === 1 ? '' : 's'}`;
+}
+
+/** After a login with a recovery code: how many are left (the section below warns when few are). */
+export function CodesLeftNotice({ left }: { left: number }) {
+  return (
+    <Notice>
+      You logged in with a recovery code, so it cannot be used again. You have <strong>{codesWord(left)}</strong> left.
+    </Notice>
+  );
 }
 
 /** The "Two-factor authentication" section of Account settings, in its states. */
 export function TwoFactorSection({ csrf, status }: { csrf: string; status: TwoFactorStatus }) {
   const enabled = isTwoFactorEnabled(status);
+  const left = status.recoveryCodesRemaining;
   return (
     <Card heading="Two-factor authentication" id="two-factor" aside={<Badge tone={enabled ? 'on' : 'off'}>{enabled ? 'enabled' : 'disabled'}</Badge>}>
       {enabled ? (
-        <p>
-          Two-factor authentication is <strong>enabled</strong>. After your password, a login also asks for a code from your authenticator app
-          {status.securityKeys > 0 ? ' or your security key' : ''}. Recovery codes left: {status.recoveryCodesRemaining}.
-        </p>
+        <>
+          <p>
+            Two-factor authentication is <strong>enabled</strong>. After your password, a login also asks for a code from your authenticator app
+            {status.securityKeys > 0 ? ' or your security key' : ''}.
+          </p>
+          <dl class="facts">
+            <div>
+              <dt>Methods</dt>
+              <dd>
+                {[
+                  status.totp ? 'Authenticator app' : null,
+                  status.securityKeys > 0 ? `Security key${status.securityKeys === 1 ? '' : 's'} (${status.securityKeys})` : null,
+                  'Recovery codes',
+                ]
+                  .filter(Boolean)
+                  .join(', ')}
+              </dd>
+            </div>
+            <div>
+              <dt>Recovery codes left</dt>
+              <dd>
+                {left} of {RECOVERY_CODE_COUNT}
+              </dd>
+            </div>
+          </dl>
+          {left <= LOW_RECOVERY_CODES ? (
+            <Notice kind="warning">
+              {left === 0 ? 'You have no recovery codes left.' : `Only ${codesWord(left)} left.`} If you lose your phone, recovery codes are how you get
+              back in. Regenerate recovery codes to get a new set of 10.
+            </Notice>
+          ) : null}
+          <div class="actions actions-compact">
+            <a class="button button-secondary" href="/settings/two-factor/recovery-codes">
+              View recovery codes
+            </a>
+            <Form action="/settings/two-factor/recovery-codes" csrf={csrf} class="inline-form">
+              <ReturnTo path="/settings" />
+              <Button variant="secondary">Regenerate recovery codes</Button>
+            </Form>
+            <a class="button button-danger" href="/settings/two-factor/disable">
+              Disable two-factor authentication
+            </a>
+          </div>
+        </>
       ) : (
         <>
           <p>
@@ -41,6 +122,52 @@ export function TwoFactorSection({ csrf, status }: { csrf: string; status: TwoFa
             <Button>Setup two-factor authentication</Button>
           </Form>
         </>
+      )}
+    </Card>
+  );
+}
+
+/** Browsers that skip the second factor, each with Revoke. */
+export function TrustedDevicesSection({ csrf, devices }: { csrf: string; devices: DeviceView[] }) {
+  return (
+    <Card heading="Trusted devices" id="trusted-devices">
+      <p class="hint">
+        Browsers where you chose “Trust this device for 30 days”. A login there asks only for your password. Revoke any device you no longer use or
+        do not recognise.
+      </p>
+      {devices.length === 0 ? (
+        <p class="empty">No trusted devices.</p>
+      ) : (
+        <ul class="item-list">
+          {devices.map((d) => {
+            const labelId = `device-${d.id}`;
+            return (
+              <li class="item">
+                <div class="item-main">
+                  <p class="item-title" id={labelId}>
+                    {d.label}
+                    {d.current ? (
+                      <>
+                        {' '}
+                        <Badge tone="neutral">This device</Badge>
+                      </>
+                    ) : null}
+                  </p>
+                  <p class="item-meta">
+                    <span>Added {formatTime(Date.parse(d.createdAt))}</span>
+                    <span>Last used {d.lastUsedAt ? formatTime(Date.parse(d.lastUsedAt)) : 'never'}</span>
+                    <span>Expires {formatTime(Date.parse(d.expiresAt))}</span>
+                  </p>
+                </div>
+                <Form action={`/settings/trusted-devices/${encodeURIComponent(d.id)}/revoke`} csrf={csrf} class="inline-form">
+                  <button type="submit" class="button button-secondary button-small" aria-describedby={labelId}>
+                    Revoke
+                  </button>
+                </Form>
+              </li>
+            );
+          })}
+        </ul>
       )}
     </Card>
   );
@@ -87,21 +214,28 @@ export function SettingsPage(p: SettingsPageProps) {
   return (
     <Layout title="Account settings" user={{ email: p.email }} csrf={p.csrf} width="wide">
       <PageHeading title="Account settings" lead="How you log in, and what happened on your account recently." />
+      {p.notice ? <Notice kind="success">{p.notice}</Notice> : null}
+      {p.codesLeft !== undefined ? <CodesLeftNotice left={p.codesLeft} /> : null}
       <TwoFactorSection csrf={p.csrf} status={p.status} />
+      {p.devices !== undefined ? <TrustedDevicesSection csrf={p.csrf} devices={p.devices} /> : null}
       <SecurityLogSection events={p.events} olderBefore={p.olderBefore} olderPage={p.olderPage} />
     </Layout>
   );
 }
 
 export function settingsPages(app: App, ctx: Context): void {
+  const names = cookieNames(ctx.config);
   app.get('/settings', async (request, reply) => {
     const { csrf, auth } = await signedInPage(ctx, request, reply);
-    const raw = (request.query as Record<string, unknown>).before;
+    const query = request.query as Record<string, unknown>;
+    const raw = query.before;
     const before = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
-    const [status, events] = await Promise.all([
+    const [status, events, devices] = await Promise.all([
       twoFactorStatus(ctx.db, auth.session.userId),
       listEvents(ctx.db, auth.session.userId, LOG_PAGE + 1, before),
+      listDevices(ctx, auth.session.userId, readCookie(request, names.device)),
     ]);
+    const { notice, codesLeft } = settingsNotice(query);
     const more = events.length > LOG_PAGE;
     const shown = events.slice(0, LOG_PAGE);
     return sendPage(
@@ -113,7 +247,24 @@ export function settingsPages(app: App, ctx: Context): void {
         events={shown}
         olderBefore={more ? shown[shown.length - 1]!.at : undefined}
         olderPage={before !== undefined}
+        devices={isTwoFactorEnabled(status) || devices.length > 0 ? devices : undefined}
+        notice={notice}
+        codesLeft={codesLeft}
       />,
     );
+  });
+
+  app.post('/settings/trusted-devices/:id/revoke', async (request, reply) => {
+    const { auth } = await signedInPage(ctx, request, reply);
+    if (!fresh(ctx, auth)) return toReauthenticate(reply, '/settings');
+    const id = String((request.params as Record<string, unknown>).id ?? '');
+    try {
+      await revokeDevice(ctx, auth.session.userId, id, requestMeta(request));
+    } catch (err) {
+      if (isReauthRequired(err)) return toReauthenticate(reply, '/settings');
+      // Already gone (revoked in another tab, or expired): the list simply no longer shows it.
+      if (!(err instanceof AppError && err.code === 'not_found')) throw err;
+    }
+    return reply.redirect('/settings?notice=device_revoked#trusted-devices', 303);
   });
 }

@@ -1,0 +1,235 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import QRCode from 'qrcode';
+import { RECOVERY_CODE_COUNT } from '../../core/recovery-codes.js';
+import { otpauthUri } from '../../core/totp.js';
+import type { Context } from '../../service/context.js';
+import { AppError } from '../../service/errors.js';
+import { recoveryCodesFile } from '../../service/recovery-codes.js';
+import { totpSecretContext } from '../../service/second-factor.js';
+import type { ActiveSession } from '../../service/sessions.js';
+import { confirmTotpSetup, startTotpSetup } from '../../service/two-factor.js';
+import { findTotp } from '../../store/totp.js';
+import { requestMeta } from '../request-meta.js';
+import type { App } from '../schemas.js';
+import { Button, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
+import { Card, Layout, Notice, PageHeading } from './layout.js';
+import { signedInPage } from './page-context.js';
+import { sendPage } from './render.js';
+import { CodeField, emptyCodeMessage } from './second-factor-fields.js';
+
+export interface SetupPageProps {
+  csrf: string;
+  email: string;
+  issuer: string;
+  /** The pending secret, base32. */
+  secret: string;
+  qrCodeSvg: string;
+  failure?: FormFailure | undefined;
+}
+
+/** "ABCD EFGH …": easier to copy by hand into an app than 32 characters in a row. */
+export function groupInFours(secret: string): string {
+  return (secret.match(/.{1,4}/g) ?? []).join(' ');
+}
+
+function svgDataUrl(svg: string): string {
+  return `data:image/svg+xml;base64,${Buffer.from(svg, 'utf8').toString('base64')}`;
+}
+
+/** A download link target that needs no second request, so it also works when codes are stored hashed. */
+export function textFileDataUrl(text: string): string {
+  return `data:text/plain;charset=utf-8;base64,${Buffer.from(text, 'utf8').toString('base64')}`;
+}
+
+export const RECOVERY_FILE_NAME = 'twofold-recovery-codes.txt';
+
+/** Scan (or type) the secret, then prove it with a code. */
+export function SetupPage({ csrf, email, issuer, secret, qrCodeSvg, failure }: SetupPageProps) {
+  const errors = failure?.fields ?? {};
+  return (
+    <Layout title="Set up two-factor authentication" user={{ email }} csrf={csrf} width="wide" hasErrors={!!failure}>
+      <PageHeading
+        title="Set up two-factor authentication"
+        lead="You need an authenticator app on your phone, such as Google Authenticator, Authy, Microsoft Authenticator or 1Password."
+      />
+      <Card>
+        <ol class="steps">
+          <li class="step">
+            <h2 class="step-title">Scan this QR code with your authenticator app</h2>
+            <div class="setup-grid">
+              <div class="qr-frame">
+                <img class="qr" src={svgDataUrl(qrCodeSvg)} alt={`QR code for ${issuer}: ${email}`} width={200} height={200} />
+              </div>
+              <div class="manual-key">
+                <p class="hint">Cannot scan it? Add the account by hand with this key:</p>
+                <dl class="facts">
+                  <div>
+                    <dt>Key</dt>
+                    <dd>
+                      <code class="secret" id="totp-secret">
+                        {groupInFours(secret)}
+                      </code>
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>Account</dt>
+                    <dd>{email}</dd>
+                  </div>
+                  <div>
+                    <dt>Issuer</dt>
+                    <dd>{issuer}</dd>
+                  </div>
+                  <div>
+                    <dt>Type</dt>
+                    <dd>Time-based, 6 digits, every 30 seconds</dd>
+                  </div>
+                </dl>
+              </div>
+            </div>
+          </li>
+          <li class="step">
+            <h2 class="step-title">Enter the code the app shows</h2>
+            <FormAlert message={failure?.form} />
+            <Form action="/settings/two-factor/confirm" csrf={csrf}>
+              <CodeField mode="totp" error={errors.code} autofocus={!!errors.code} hint="Two-factor authentication turns on once this code is right." />
+              <div class="actions actions-compact">
+                <Button>Verify</Button>
+                <a class="button button-secondary" href="/settings">
+                  Cancel
+                </a>
+              </div>
+            </Form>
+          </li>
+        </ol>
+      </Card>
+    </Layout>
+  );
+}
+
+export interface CodesShownProps {
+  csrf: string;
+  email: string;
+  codes: string[];
+  /** The .txt file's contents (recoveryCodesFile). */
+  fileText: string;
+  /** `setup`: right after turning 2FA on; `regenerated`: a new set replaced the old. */
+  kind: 'setup' | 'regenerated';
+  /** TWOFOLD_RECOVERY_CODES=hashed: these codes can never be shown again. */
+  hashed: boolean;
+}
+
+/** The new recovery codes, shown once (a POST response, so a reload does not show them again). */
+export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed }: CodesShownProps) {
+  const title = kind === 'setup' ? 'Save your recovery codes' : 'Your new recovery codes';
+  return (
+    <Layout title={title} user={{ email }} csrf={csrf} width="wide" scripts={['copy-codes.js']}>
+      <PageHeading
+        title={title}
+        lead={
+          kind === 'setup'
+            ? 'Two-factor authentication is now on. If you lose your phone, each of these codes lets you log in once instead of a code from the app.'
+            : 'Your old recovery codes no longer work. Each of these codes lets you log in once instead of a code from the app.'
+        }
+      />
+      {kind === 'setup' ? <Notice kind="success">Two-factor authentication is enabled for {email}.</Notice> : null}
+      <Card heading="Recovery codes" id="recovery-codes">
+        <p>
+          Save them somewhere safe and private, such as a password manager, or print them.{' '}
+          {hashed ? (
+            <strong>They are shown only this once.</strong>
+          ) : (
+            <>This page shows them only this once; you can view them again later in Account settings.</>
+          )}
+        </p>
+        <ol class="codes" id="recovery-code-list" aria-label={`${RECOVERY_CODE_COUNT} recovery codes`}>
+          {codes.map((code) => (
+            <li>
+              <code>{code}</code>
+            </li>
+          ))}
+        </ol>
+        <div class="actions actions-compact">
+          <a class="button button-secondary" href={textFileDataUrl(fileText)} download={RECOVERY_FILE_NAME}>
+            Download
+          </a>
+          <button type="button" class="button button-secondary" data-copy-text={codes.join('\n')} data-copy-status="copy-status" hidden>
+            Copy
+          </button>
+          <span id="copy-status" class="copy-status" role="status"></span>
+        </div>
+      </Card>
+      <form method="get" action="/settings" class="form-actions">
+        <input type="hidden" name="notice" value={kind === 'setup' ? 'two_factor_on' : 'codes_regenerated'} />
+        <button type="submit" class="button button-primary">
+          Done
+        </button>
+      </form>
+    </Layout>
+  );
+}
+
+/** The codes just issued, in the .txt format of the download (same file as the API's). */
+export function freshCodesFile(ctx: Context, email: string, codes: string[]): string {
+  return recoveryCodesFile(ctx, email, {
+    codes: codes.map((code) => ({ code, used: false })),
+    remaining: codes.length,
+    createdAt: ctx.clock.now(),
+  });
+}
+
+/** The pending setup, re-shown from the database (the same secret on every reload), or a redirect. */
+async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: ActiveSession, failure?: FormFailure): Promise<FastifyReply> {
+  const cred = await findTotp(ctx.db, auth.session.userId);
+  if (!cred || cred.confirmedAt !== null) return reply.redirect('/settings', 303);
+  const secret = ctx.box.decrypt(cred.secretEnc, totpSecretContext(auth.session.userId));
+  const uri = otpauthUri({ issuer: ctx.config.issuer, account: auth.email, secret });
+  const qrCodeSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+  return sendPage(
+    reply,
+    <SetupPage csrf={csrf} email={auth.email} issuer={ctx.config.issuer} secret={secret} qrCodeSvg={qrCodeSvg} failure={failure} />,
+    failure?.status ?? 200,
+    failure?.headers ?? {},
+  );
+}
+
+export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
+  app.post('/settings/two-factor/setup', async (request, reply) => {
+    const { auth } = await signedInPage(ctx, request, reply);
+    try {
+      await startTotpSetup(ctx, auth.session.userId, auth.email);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'already_enabled') return reply.redirect('/settings', 303);
+      throw err;
+    }
+    return reply.redirect('/settings/two-factor/setup', 303);
+  });
+
+  app.get('/settings/two-factor/setup', async (request: FastifyRequest, reply) => {
+    const { csrf, auth } = await signedInPage(ctx, request, reply);
+    return showSetup(ctx, reply, csrf, auth);
+  });
+
+  app.post('/settings/two-factor/confirm', { config: { rateLimit: authRateLimit } }, async (request, reply) => {
+    const form = readForm(request, ['code']);
+    const { csrf, auth } = await signedInPage(ctx, request, reply);
+    if (!form.code.trim()) return showSetup(ctx, reply, csrf, auth, fieldFailure('code', emptyCodeMessage('totp')));
+    let codes: string[];
+    try {
+      codes = await confirmTotpSetup(ctx, auth.session, form.code, requestMeta(request));
+    } catch (err) {
+      if (err instanceof AppError && (err.code === 'already_enabled' || err.code === 'no_pending_setup')) return reply.redirect('/settings', 303);
+      return showSetup(ctx, reply, csrf, auth, formFailure(err));
+    }
+    return sendPage(
+      reply,
+      <CodesShownPage
+        csrf={csrf}
+        email={auth.email}
+        codes={codes}
+        fileText={freshCodesFile(ctx, auth.email, codes)}
+        kind="setup"
+        hashed={ctx.config.recoveryCodes === 'hashed'}
+      />,
+    );
+  });
+}
