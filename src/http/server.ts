@@ -77,7 +77,9 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
       },
     },
     hsts: ctx.config.secureCookies ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    referrerPolicy: { policy: 'no-referrer' },
+    // Not no-referrer: under it browsers send `Origin: null` with a page's own form posts and
+    // fetches, which the Origin check must refuse. same-origin still tells other sites nothing.
+    referrerPolicy: { policy: 'same-origin' },
     crossOriginEmbedderPolicy: false,
   });
 

@@ -59,8 +59,8 @@ for (const { kind, skip } of databaseKinds()) {
     test('the other helmet headers', async () => {
       const r = await server.client().get('/healthz');
       assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
-      // no-referrer, or same-origin (which pages need so that their own posts carry an Origin): neither tells other sites anything.
-      assert.match(r.headers.get('referrer-policy') ?? '', /^(no-referrer|same-origin)$/);
+      // same-origin, not no-referrer: pages need their own posts to carry an Origin; other sites learn nothing.
+      assert.equal(r.headers.get('referrer-policy'), 'same-origin');
       assert.ok(r.headers.get('x-frame-options'));
       assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin');
       assert.equal(r.headers.get('strict-transport-security'), null, 'no HSTS over plain http');
