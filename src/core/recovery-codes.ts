@@ -1,3 +1,4 @@
+import { encodeBase32, exactBytes } from './base32.js';
 import type { RandomSource } from './random.js';
 
 export const RECOVERY_CODE_COUNT = 10;
@@ -21,22 +22,7 @@ const LOOK_ALIKES: Readonly<Record<string, string>> = { o: '0', i: '1', l: '1', 
 const CODE_BYTES = (RECOVERY_CODE_LENGTH * 5) / 8;
 
 function generateRecoveryCode(random: RandomSource): string {
-  const bytes = random.bytes(CODE_BYTES);
-  if (bytes.length !== CODE_BYTES) throw new Error('random source returned the wrong number of bytes');
-  // Each 5-bit group of uniform bytes is uniform over the 32 letters: no modulo bias.
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += RECOVERY_CODE_ALPHABET[(buffer >>> bits) & 31];
-    }
-    buffer &= (1 << bits) - 1;
-  }
-  return out;
+  return encodeBase32(exactBytes(random.bytes(CODE_BYTES), CODE_BYTES), RECOVERY_CODE_ALPHABET);
 }
 
 /** Returns the codes formatted for display; store them normalized (normalizeRecoveryCode). */

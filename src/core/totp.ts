@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import { HOTP, Secret } from 'otpauth';
+import { encodeBase32, exactBytes } from './base32.js';
 import type { RandomSource } from './random.js';
 
 /** SPEC §3 fixes these; authenticator apps ignore or mishandle anything else. */
@@ -19,22 +20,7 @@ export type TotpVerification =
 
 /** 160 bits is the RFC 4226 recommended key length, and it encodes to 32 base32 chars without padding. */
 export function generateTotpSecret(random: RandomSource): string {
-  const bytes = random.bytes(SECRET_BYTES);
-  if (bytes.length !== SECRET_BYTES) throw new Error('random source returned the wrong number of bytes');
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const byte of bytes) {
-    buffer = (buffer << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += BASE32_ALPHABET[(buffer >>> bits) & 31];
-    }
-    // Keep only the unread bits so the shift above never overflows 32 bits.
-    buffer &= (1 << bits) - 1;
-  }
-  return out;
+  return encodeBase32(exactBytes(random.bytes(SECRET_BYTES), SECRET_BYTES), BASE32_ALPHABET);
 }
 
 /** The exact shape generateTotpSecret produces; anything else is not a secret this service issued. */

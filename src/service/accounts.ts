@@ -5,7 +5,7 @@ import { hashToken, isTokenShaped } from '../core/token.js';
 import { deleteSession } from '../store/sessions.js';
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus, type SecondFactorMethod } from '../store/two-factor-status.js';
 import { findUsableTrustedDevice, touchTrustedDevice } from '../store/trusted-devices.js';
-import { EmailTakenError, findUserByEmail, insertUser, listUsers, type User } from '../store/users.js';
+import { EmailTakenError, findUserByEmail, findUserById, insertUser, listUsers, type User } from '../store/users.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError, invalidCredentials } from './errors.js';
 import { logEvent } from './security-log.js';
@@ -91,6 +91,19 @@ export async function login(
   const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, replaces: opts.replaces }, meta);
   await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
   return { status: 'ok', token, userId: user.id };
+}
+
+/**
+ * The password again, for a signed-in person's sensitive step (re-authentication, disable, password
+ * change). A wrong one is logged like a failed login and answered alike.
+ */
+export async function confirmPassword(ctx: Context, userId: string, password: string, meta: RequestMeta, during: string): Promise<User> {
+  const user = await findUserById(ctx.db, userId);
+  if (!user || !(await verifyPassword(user.passwordHash, password))) {
+    await logEvent(ctx, userId, 'login_failed', meta, { reason: 'password', during });
+    throw invalidCredentials();
+  }
+  return user;
 }
 
 export async function logout(ctx: Context, session: { id: string; userId: string; pending: boolean }, meta: RequestMeta): Promise<void> {

@@ -1,9 +1,8 @@
-import { hashPassword, verifyPassword } from '../core/password.js';
+import { hashPassword } from '../core/password.js';
 import { deleteUserSessions } from '../store/sessions.js';
-import { findUserById, updatePasswordHash } from '../store/users.js';
-import { checkNewPassword } from './accounts.js';
+import { updatePasswordHash } from '../store/users.js';
+import { checkNewPassword, confirmPassword } from './accounts.js';
 import type { Context, RequestMeta } from './context.js';
-import { invalidCredentials } from './errors.js';
 import { logEvent } from './security-log.js';
 import { revokeAllDevices } from './trusted-devices.js';
 
@@ -17,8 +16,7 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   meta: RequestMeta,
 ): Promise<void> {
-  const user = await findUserById(ctx.db, session.userId);
-  if (!user || !(await verifyPassword(user.passwordHash, input.currentPassword))) throw invalidCredentials();
+  const user = await confirmPassword(ctx, session.userId, input.currentPassword, meta, 'password_change');
   checkNewPassword(input.newPassword);
   await updatePasswordHash(ctx.db, user.id, await hashPassword(input.newPassword), ctx.clock.now());
   await deleteUserSessions(ctx.db, user.id, session.id);

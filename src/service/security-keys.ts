@@ -9,7 +9,6 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
-import { verifyPassword } from '../core/password.js';
 import { randomId } from '../core/random.js';
 import { challengeExpiresAt, checkCounter, checkKeyName, credentialOwnership, CHALLENGE_TTL_MS, type CeremonyPurpose } from '../core/security-key.js';
 import { clearAttempts } from '../store/attempts.js';
@@ -28,9 +27,9 @@ import {
 } from '../store/security-keys.js';
 import { markSessionAuthenticated } from '../store/sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus } from '../store/two-factor-status.js';
-import { findUserById } from '../store/users.js';
+import { confirmPassword } from './accounts.js';
 import type { Context, RequestMeta } from './context.js';
-import { AppError, invalidCredentials, notFound } from './errors.js';
+import { AppError, notFound } from './errors.js';
 import { issueRecoveryCodes } from './recovery-codes.js';
 import { logEvent } from './security-log.js';
 import type { ActiveSession } from './sessions.js';
@@ -390,11 +389,7 @@ export async function reauthenticateWithSecurityKey(
   input: { password: string; response: unknown },
   meta: RequestMeta,
 ): Promise<void> {
-  const user = await findUserById(ctx.db, session.userId);
-  if (!user || !(await verifyPassword(user.passwordHash, input.password))) {
-    await logEvent(ctx, session.userId, 'login_failed', meta, { reason: 'password', during: 'reauthenticate' });
-    throw invalidCredentials();
-  }
+  await confirmPassword(ctx, session.userId, input.password, meta, 'reauthenticate');
   checkMethodAvailable(await twoFactorStatus(ctx.db, session.userId), 'webauthn');
   await verifyAssertion(ctx, session, 'reauthentication', input.response, meta);
   await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now());

@@ -1,9 +1,8 @@
-import { verifyPassword } from '../core/password.js';
 import { deleteSession, markSessionAuthenticated } from '../store/sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../store/two-factor-status.js';
-import { findUserById } from '../store/users.js';
+import { confirmPassword } from './accounts.js';
 import type { Context, RequestMeta } from './context.js';
-import { AppError, invalidCredentials } from './errors.js';
+import { AppError } from './errors.js';
 import { verifyGuessable, type GuessableMethod } from './second-factor.js';
 import { logEvent } from './security-log.js';
 import { startSession, type ActiveSession } from './sessions.js';
@@ -76,11 +75,7 @@ export async function reauthenticate(
   input: { password: string; method?: GuessableMethod | undefined; code?: string | undefined },
   meta: RequestMeta,
 ): Promise<void> {
-  const user = await findUserById(ctx.db, session.userId);
-  if (!user || !(await verifyPassword(user.passwordHash, input.password))) {
-    await logEvent(ctx, session.userId, 'login_failed', meta, { reason: 'password', during: 'reauthenticate' });
-    throw invalidCredentials();
-  }
+  await confirmPassword(ctx, session.userId, input.password, meta, 'reauthenticate');
   const status = await twoFactorStatus(ctx.db, session.userId);
   if (isTwoFactorEnabled(status)) {
     if (!input.method || input.code === undefined) {

@@ -1,15 +1,15 @@
 import QRCode from 'qrcode';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../core/totp.js';
-import { verifyPassword } from '../core/password.js';
 import { clearAttempts } from '../store/attempts.js';
 import { deleteRecoveryCodes } from '../store/recovery-codes.js';
 import { deleteUserSecurityKeys } from '../store/security-keys.js';
 import { markSessionAuthenticated } from '../store/sessions.js';
 import { confirmTotp, deleteTotp, findTotp, savePendingTotp } from '../store/totp.js';
 import { isTwoFactorEnabled, twoFactorStatus } from '../store/two-factor-status.js';
-import { findUserByEmail, findUserById } from '../store/users.js';
+import { findUserByEmail } from '../store/users.js';
+import { confirmPassword } from './accounts.js';
 import type { Context, RequestMeta } from './context.js';
-import { AppError, invalidCredentials, notFound } from './errors.js';
+import { AppError, notFound } from './errors.js';
 import { issueRecoveryCodes } from './recovery-codes.js';
 import { totpSecretContext } from './second-factor.js';
 import { logEvent } from './security-log.js';
@@ -72,8 +72,7 @@ async function removeSecondFactors(ctx: Context, userId: string, meta: RequestMe
 }
 
 export async function disableTwoFactor(ctx: Context, userId: string, password: string, meta: RequestMeta): Promise<void> {
-  const user = await findUserById(ctx.db, userId);
-  if (!user || !(await verifyPassword(user.passwordHash, password))) throw invalidCredentials();
+  await confirmPassword(ctx, userId, password, meta, 'disable_two_factor');
   const status = await twoFactorStatus(ctx.db, userId);
   if (!isTwoFactorEnabled(status) && !(await findTotp(ctx.db, userId))) {
     throw new AppError(409, 'two_factor_not_enabled', 'Two-factor authentication is already off.');
