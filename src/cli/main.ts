@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, loadDotEnv, type Config } from '../config.js';
+import { ConfigError, isPostgresUrl, loadConfig, loadDotEnv, type Config } from '../config.js';
 import { buildContext } from '../service/build-context.js';
 import { createUser, listUsers } from '../service/accounts.js';
 import { AppError } from '../service/errors.js';
@@ -119,7 +119,14 @@ async function main(argv: string[]): Promise<void> {
       const file = rest[0];
       if (!file || rest.length !== 1) fail('backup needs exactly one file name');
       if (existsSync(file)) fail(`${file} exists; choose a new file name`);
-      await withStore(config, (store) => store.backup(file));
+      if (isPostgresUrl(config.databaseUrl)) fail('backup is for SQLite; back up PostgreSQL with pg_dump');
+      // A copy of the database as it is: no migration first.
+      const store = openStore(config.databaseUrl);
+      try {
+        await store.backup(file);
+      } finally {
+        await store.close();
+      }
       process.stdout.write(`backed up to ${file}\n`);
       return;
     }
