@@ -141,15 +141,17 @@ const MAX_FIELD = 2048;
 
 /**
  * The named text fields of a form body; a missing field is ''. A repeated field or a huge value is
- * refused as bad input.
+ * refused as bad input (over 2048 characters, or the field's own `maxLength`, e.g. for a security
+ * key's answer).
  */
-export function readForm<K extends string>(request: FastifyRequest, names: readonly K[]): Record<K, string> {
+export function readForm<K extends string>(request: FastifyRequest, names: readonly K[], opts: { maxLength?: Partial<Record<K, number>> } = {}): Record<K, string> {
   const body = request.body && typeof request.body === 'object' && !Array.isArray(request.body) ? (request.body as Record<string, unknown>) : {};
   const out = {} as Record<K, string>;
   for (const name of names) {
     const v = Object.hasOwn(body, name) ? body[name] : undefined;
+    const max = opts.maxLength?.[name] ?? MAX_FIELD;
     if (v === undefined) out[name] = '';
-    else if (typeof v === 'string' && v.length <= MAX_FIELD) out[name] = v;
+    else if (typeof v === 'string' && v.length <= max) out[name] = v;
     else throw new AppError(400, 'invalid_request', 'The form was not filled in as expected. Reload the page and try again.');
   }
   return out;

@@ -3,10 +3,11 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../service/context.js';
 import type { App } from '../schemas.js';
 import { accountPages } from './account-pages.js';
-import { PUBLIC_DIR } from './assets.js';
+import { loadVendorFiles, PUBLIC_DIR, vendorFile } from './assets.js';
 import { verifyCsrf } from './csrf.js';
 import { disablePages } from './disable-two-factor.js';
 import { reauthenticatePages } from './reauthenticate.js';
+import { securityKeyPages } from './security-keys.js';
 import { recoveryCodePages } from './recovery-codes.js';
 import { settingsPages } from './settings.js';
 import { twoFactorLoginPages } from './two-factor-login.js';
@@ -45,6 +46,17 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
     dotfiles: 'deny',
   });
 
+  // Browser libraries from node_modules (the WebAuthn helper), read once now and kept in memory.
+  loadVendorFiles();
+  app.get('/assets/vendor/:name', async (request, reply) => {
+    const file = vendorFile(String((request.params as Record<string, unknown>).name ?? ''));
+    if (!file) return reply.callNotFound();
+    const etag = `"${file.version}"`;
+    reply.header('cache-control', 'public, max-age=86400').header('etag', etag);
+    if (request.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type(file.type).send(file.body);
+  });
+
   app.addHook('onRequest', canonicalHost(ctx));
   app.addHook('preHandler', async (request) => {
     if (!SAFE.has(request.method)) verifyCsrf(ctx, request);
@@ -52,6 +64,7 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
 
   accountPages(app, ctx, authRateLimit);
   settingsPages(app, ctx);
+  securityKeyPages(app, ctx, authRateLimit);
   twoFactorLoginPages(app, ctx, authRateLimit);
   twoFactorSetupPages(app, ctx, authRateLimit);
   recoveryCodePages(app, ctx);

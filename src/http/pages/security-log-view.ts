@@ -55,6 +55,8 @@ export function describeEvent(e: Pick<SecurityEvent, 'type' | 'detail'>): string
   const label = (EVENT_LABELS as Record<string, string | undefined>)[e.type] ?? words(e.type);
   const method = e.detail?.method;
   if (e.type === 'login' && typeof method === 'string' && LOGIN_METHODS[method]) return `${label} ${LOGIN_METHODS[method]}`;
+  const keyName = e.type.startsWith('security_key_') ? (e.detail?.key ?? e.detail?.name) : undefined;
+  if (typeof keyName === 'string' && keyName) return `${label}: “${keyName}”`;
   const reason = e.detail?.reason;
   if (e.type === 'login_failed' && typeof reason === 'string' && FAIL_REASONS[reason]) return `${label}: ${FAIL_REASONS[reason]}`;
   return label;

@@ -1,6 +1,9 @@
 import { LOW_RECOVERY_CODES, RECOVERY_CODE_COUNT } from '../../core/recovery-codes.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
+import { listKeys, type SecurityKeyView } from '../../service/security-keys.js';
+import type { ActiveSession } from '../../service/sessions.js';
 import { listDevices, revokeDevice, type DeviceView } from '../../service/trusted-devices.js';
 import { listEvents, type SecurityEvent } from '../../store/security-log.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../../store/two-factor-status.js';
@@ -9,6 +12,7 @@ import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
 import { Button, Form } from './forms.js';
 import { Badge, Card, Layout, Notice, PageHeading } from './layout.js';
+import { KEY_SCRIPTS, SecurityKeysSection, type AddKeyFormState } from './security-key-views.js';
 import { fresh, isReauthRequired, ReturnTo, toReauthenticate } from './second-factor-fields.js';
 import { describeBrowser, describeEvent, formatTime } from './security-log-view.js';
 import { signedInPage } from './page-context.js';
@@ -31,21 +35,45 @@ export interface SettingsPageProps {
   notice?: string | undefined;
   /** After a login with a recovery code: how many are left. */
   codesLeft?: number | undefined;
+  keys: SecurityKeyView[];
+  /** A flash about security keys, shown in their section. */
+  keyNotice?: string | undefined;
+  /** The add-key form shown again after a refusal. */
+  keyForm?: AddKeyFormState | undefined;
 }
 
 const NOTICES: Record<string, string> = {
   two_factor_on: 'Two-factor authentication is on. From now on a login asks for a code from your authenticator app.',
-  two_factor_off: 'Two-factor authentication is off. Your authenticator app, recovery codes and trusted devices were removed.',
+  two_factor_off: 'Two-factor authentication is off. Your authenticator app, security keys, recovery codes and trusted devices were removed.',
+  app_added: 'Your authenticator app is set up. A login now accepts a code from it or your security key.',
   codes_regenerated: 'You have a new set of recovery codes. The old ones no longer work.',
   device_revoked: 'The device was revoked. It will be asked for a code at its next login.',
 };
 
+/** Flashes about security keys: shown in the Security keys section, where the redirect lands. */
+const KEY_NOTICES: Record<string, string> = {
+  key_added: 'The security key was added. You can use it at your next login.',
+  key_added_two_factor_on: 'Two-factor authentication is on. From now on a login asks for your security key.',
+  key_removed: 'The security key was removed. It can no longer be used to log in.',
+  key_removed_two_factor_off:
+    'The security key was removed. It was your last second factor, so two-factor authentication is now off: your recovery codes and trusted devices were removed too.',
+};
+
 /** The flash messages a redirect to /settings can carry in its query: fixed words, nothing secret. */
-export function settingsNotice(query: Record<string, unknown>): { notice?: string; codesLeft?: number } {
-  const notice = typeof query.notice === 'string' && Object.hasOwn(NOTICES, query.notice) ? NOTICES[query.notice] : undefined;
+export function settingsNotice(query: Record<string, unknown>): { notice?: string; keyNotice?: string; codesLeft?: number } {
+  const word = typeof query.notice === 'string' ? query.notice : '';
+  const notice = Object.hasOwn(NOTICES, word) ? NOTICES[word] : undefined;
+  const keyNotice = Object.hasOwn(KEY_NOTICES, word) ? KEY_NOTICES[word] : undefined;
   const raw = query.codes_left;
   const codesLeft = typeof raw === 'string' && /^\d{1,2}$/.test(raw) ? Number(raw) : undefined;
-  return { ...(notice ? { notice } : {}), ...(codesLeft !== undefined ? { codesLeft } : {}) };
+  return { ...(notice ? { notice } : {}), ...(keyNotice ? { keyNotice } : {}), ...(codesLeft !== undefined ? { codesLeft } : {}) };
+}
+
+/** "a code from your authenticator app or your security key": what a login asks for after the password. */
+function secondStepWords(status: TwoFactorStatus): string {
+  const keys = status.securityKeys > 0 ? (status.securityKeys === 1 ? 'your security key' : 'one of your security keys') : null;
+  if (status.totp && keys) return `a code from your authenticator app or ${keys}`;
+  return keys ?? 'a code from your authenticator app';
 }
 
 function codesWord(n: number): string {
@@ -70,8 +98,7 @@ export function TwoFactorSection({ csrf, status }: { csrf: string; status: TwoFa
       {enabled ? (
         <>
           <p>
-            Two-factor authentication is <strong>enabled</strong>. After your password, a login also asks for a code from your authenticator app
-            {status.securityKeys > 0 ? ' or your security key' : ''}.
+            Two-factor authentication is <strong>enabled</strong>. After your password, a login also asks for {secondStepWords(status)}.
           </p>
           <dl class="facts">
             <div>
@@ -111,12 +138,22 @@ export function TwoFactorSection({ csrf, status }: { csrf: string; status: TwoFa
               Disable two-factor authentication
             </a>
           </div>
+          {status.totp ? null : (
+            <div class="subsection">
+              <p class="hint">
+                Add an authenticator app on your phone too, so that you can still log in when no security key is at hand.
+              </p>
+              <Form action="/settings/two-factor/setup" csrf={csrf} class="form-actions">
+                <Button variant="secondary">Setup two-factor authentication</Button>
+              </Form>
+            </div>
+          )}
         </>
       ) : (
         <>
           <p>
             Two-factor authentication is <strong>disabled</strong>. Turn it on so that a login needs your password and a code from an authenticator
-            app on your phone, such as Google Authenticator, Authy or 1Password.
+            app on your phone, such as Google Authenticator, Authy or 1Password, or a security key (see Security keys below).
           </p>
           <Form action="/settings/two-factor/setup" csrf={csrf} class="form-actions">
             <Button>Setup two-factor authentication</Button>
@@ -212,47 +249,64 @@ export function SecurityLogSection({ events, olderBefore, olderPage }: Pick<Sett
 
 export function SettingsPage(p: SettingsPageProps) {
   return (
-    <Layout title="Account settings" user={{ email: p.email }} csrf={p.csrf} width="wide">
+    <Layout title="Account settings" user={{ email: p.email }} csrf={p.csrf} width="wide" scripts={KEY_SCRIPTS} hasErrors={!!p.keyForm?.failure}>
       <PageHeading title="Account settings" lead="How you log in, and what happened on your account recently." />
       {p.notice ? <Notice kind="success">{p.notice}</Notice> : null}
       {p.codesLeft !== undefined ? <CodesLeftNotice left={p.codesLeft} /> : null}
       <TwoFactorSection csrf={p.csrf} status={p.status} />
+      <SecurityKeysSection csrf={p.csrf} keys={p.keys} hasApp={p.status.totp} notice={p.keyNotice} form={p.keyForm} />
       {p.devices !== undefined ? <TrustedDevicesSection csrf={p.csrf} devices={p.devices} /> : null}
       <SecurityLogSection events={p.events} olderBefore={p.olderBefore} olderPage={p.olderPage} />
     </Layout>
   );
 }
 
+/**
+ * Renders Account settings for the signed-in session: on GET (with the query's flashes and log
+ * page), and as the answer to a refused add-key form (`keyForm`, with its failure's status).
+ */
+export async function showSettings(
+  ctx: Context,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  { csrf, auth }: { csrf: string; auth: ActiveSession },
+  keyForm?: AddKeyFormState,
+): Promise<FastifyReply> {
+  const query = request.method === 'GET' ? (request.query as Record<string, unknown>) : {};
+  const raw = query.before;
+  const before = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
+  const [status, events, devices, keys] = await Promise.all([
+    twoFactorStatus(ctx.db, auth.session.userId),
+    listEvents(ctx.db, auth.session.userId, LOG_PAGE + 1, before),
+    listDevices(ctx, auth.session.userId, readCookie(request, cookieNames(ctx.config).device)),
+    listKeys(ctx, auth.session.userId),
+  ]);
+  const { notice, keyNotice, codesLeft } = settingsNotice(query);
+  const more = events.length > LOG_PAGE;
+  const shown = events.slice(0, LOG_PAGE);
+  return sendPage(
+    reply,
+    <SettingsPage
+      csrf={csrf}
+      email={auth.email}
+      status={status}
+      events={shown}
+      olderBefore={more ? shown[shown.length - 1]!.at : undefined}
+      olderPage={before !== undefined}
+      devices={isTwoFactorEnabled(status) || devices.length > 0 ? devices : undefined}
+      notice={notice}
+      codesLeft={codesLeft}
+      keys={keys}
+      keyNotice={keyNotice}
+      keyForm={keyForm}
+    />,
+    keyForm?.failure?.status ?? 200,
+    keyForm?.failure?.headers ?? {},
+  );
+}
+
 export function settingsPages(app: App, ctx: Context): void {
-  const names = cookieNames(ctx.config);
-  app.get('/settings', async (request, reply) => {
-    const { csrf, auth } = await signedInPage(ctx, request, reply);
-    const query = request.query as Record<string, unknown>;
-    const raw = query.before;
-    const before = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
-    const [status, events, devices] = await Promise.all([
-      twoFactorStatus(ctx.db, auth.session.userId),
-      listEvents(ctx.db, auth.session.userId, LOG_PAGE + 1, before),
-      listDevices(ctx, auth.session.userId, readCookie(request, names.device)),
-    ]);
-    const { notice, codesLeft } = settingsNotice(query);
-    const more = events.length > LOG_PAGE;
-    const shown = events.slice(0, LOG_PAGE);
-    return sendPage(
-      reply,
-      <SettingsPage
-        csrf={csrf}
-        email={auth.email}
-        status={status}
-        events={shown}
-        olderBefore={more ? shown[shown.length - 1]!.at : undefined}
-        olderPage={before !== undefined}
-        devices={isTwoFactorEnabled(status) || devices.length > 0 ? devices : undefined}
-        notice={notice}
-        codesLeft={codesLeft}
-      />,
-    );
-  });
+  app.get('/settings', async (request, reply) => showSettings(ctx, request, reply, await signedInPage(ctx, request, reply)));
 
   app.post('/settings/trusted-devices/:id/revoke', async (request, reply) => {
     const { auth } = await signedInPage(ctx, request, reply);

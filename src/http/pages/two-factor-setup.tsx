@@ -9,6 +9,7 @@ import { totpSecretContext } from '../../service/second-factor.js';
 import type { ActiveSession } from '../../service/sessions.js';
 import { confirmTotpSetup, startTotpSetup } from '../../service/two-factor.js';
 import { findTotp } from '../../store/totp.js';
+import { twoFactorStatus } from '../../store/two-factor-status.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
 import { Button, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
@@ -116,10 +117,24 @@ export interface CodesShownProps {
   kind: 'setup' | 'regenerated';
   /** TWOFOLD_RECOVERY_CODES=hashed: these codes can never be shown again. */
   hashed: boolean;
+  /**
+   * With `setup`: what was just set up. `app` (default) or `key` (a first security key turned 2FA
+   * on); `app-added`: an authenticator app joined security keys, and these codes replace the old.
+   */
+  factor?: 'app' | 'key' | 'app-added';
 }
 
+const SETUP_LEADS: Record<NonNullable<CodesShownProps['factor']>, string> = {
+  app: 'Two-factor authentication is now on. If you lose your phone, each of these codes lets you log in once instead of a code from the app.',
+  key: 'Two-factor authentication is now on. If you lose your security key, each of these codes lets you log in once instead of the key.',
+  'app-added':
+    'Your authenticator app is set up. These new recovery codes replace your earlier ones, which no longer work. Each lets you log in once if your phone and security keys are not at hand.',
+};
+
+const DONE_NOTICES: Record<NonNullable<CodesShownProps['factor']>, string> = { app: 'two_factor_on', key: 'key_added_two_factor_on', 'app-added': 'app_added' };
+
 /** The new recovery codes, shown once (a POST response, so a reload does not show them again). */
-export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed }: CodesShownProps) {
+export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, factor = 'app' }: CodesShownProps) {
   const title = kind === 'setup' ? 'Save your recovery codes' : 'Your new recovery codes';
   return (
     <Layout title={title} user={{ email }} csrf={csrf} width="wide" scripts={['copy-codes.js']}>
@@ -127,11 +142,11 @@ export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed }: C
         title={title}
         lead={
           kind === 'setup'
-            ? 'Two-factor authentication is now on. If you lose your phone, each of these codes lets you log in once instead of a code from the app.'
-            : 'Your old recovery codes no longer work. Each of these codes lets you log in once instead of a code from the app.'
+            ? SETUP_LEADS[factor]
+            : 'Your old recovery codes no longer work. Each of these codes lets you log in once instead of your second factor.'
         }
       />
-      {kind === 'setup' ? <Notice kind="success">Two-factor authentication is enabled for {email}.</Notice> : null}
+      {kind === 'setup' && factor !== 'app-added' ? <Notice kind="success">Two-factor authentication is enabled for {email}.</Notice> : null}
       <Card heading="Recovery codes" id="recovery-codes">
         <p>
           Save them somewhere safe and private, such as a password manager, or print them.{' '}
@@ -158,8 +173,8 @@ export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed }: C
           <span id="copy-status" class="copy-status" role="status"></span>
         </div>
       </Card>
-      <form method="get" action="/settings" class="form-actions">
-        <input type="hidden" name="notice" value={kind === 'setup' ? 'two_factor_on' : 'codes_regenerated'} />
+      <form method="get" action={kind === 'setup' && factor === 'key' ? '/settings#security-keys' : '/settings'} class="form-actions">
+        <input type="hidden" name="notice" value={kind === 'setup' ? DONE_NOTICES[factor] : 'codes_regenerated'} />
         <button type="submit" class="button button-primary">
           Done
         </button>
@@ -214,6 +229,8 @@ export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max
     const { csrf, auth } = await signedInPage(ctx, request, reply);
     if (!form.code.trim()) return showSetup(ctx, reply, csrf, auth, fieldFailure('code', emptyCodeMessage('totp')));
     let codes: string[];
+    // Security keys already on: the app joins them, and the codes issued now replace the old set.
+    const keysBefore = (await twoFactorStatus(ctx.db, auth.session.userId)).securityKeys > 0;
     try {
       codes = await confirmTotpSetup(ctx, auth.session, form.code, requestMeta(request));
     } catch (err) {
@@ -228,6 +245,7 @@ export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max
         codes={codes}
         fileText={freshCodesFile(ctx, auth.email, codes)}
         kind="setup"
+        factor={keysBefore ? 'app-added' : 'app'}
         hashed={ctx.config.recoveryCodes === 'hashed'}
       />,
     );

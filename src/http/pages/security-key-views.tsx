@@ -1,0 +1,162 @@
+import type { SecurityKeyView } from '../../service/security-keys.js';
+import { Field, Form, FormAlert, type FormFailure } from './forms.js';
+import { Card, CsrfField, Notice } from './layout.js';
+import { formatTime } from './security-log-view.js';
+
+/**
+ * The pieces of the pages that use security keys. The browser's WebAuthn prompt needs JavaScript:
+ * public/security-keys.js (with @simplewebauthn/browser) runs the ceremony, puts the key's answer
+ * into a hidden `response` field and posts the form, so the server still renders every result.
+ */
+
+/** Layout `scripts` of a page with a security-key form: the library first, then ours (both deferred, in order). */
+export const KEY_SCRIPTS = ['vendor/simplewebauthn-browser.js', 'security-keys.js'];
+
+/** Security keys answer in JSON of a few hundred bytes; far more is not a key's answer. */
+export const KEY_RESPONSE_MAX = 32 * 1024;
+
+export const KEY_NAME_MAX = 64;
+
+/** The posted `response` field: the JSON of startRegistration()/startAuthentication(), or undefined. */
+export function parseKeyResponse(raw: string): unknown {
+  if (!raw.trim()) return undefined;
+  try {
+    const value: unknown = JSON.parse(raw);
+    return value && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const NEEDS_JAVASCRIPT = 'Security keys need JavaScript: the browser talks to the key through it. Turn JavaScript on for this site and try again.';
+export const GARBLED_RESPONSE = 'The security key’s answer did not arrive intact. Try again.';
+
+/** Where the script says what is happening ("Touch your security key…"), announced politely. */
+export function KeyStatus() {
+  return <p class="key-status" data-key-status role="status"></p>;
+}
+
+/**
+ * Without JavaScript a security key cannot be used; say so where the key's button would be. Shown
+ * by default and hidden by the script once it runs, so it also shows when the script could not load
+ * (a <noscript> would not).
+ */
+export function KeyNeedsJavaScript({ children }: { children: string }) {
+  return (
+    <p class="notice notice-warning" data-key-needs-js>
+      {children}
+    </p>
+  );
+}
+
+/**
+ * The submit button of a form that needs the key's prompt: disabled until the script has checked
+ * that this browser can use keys, so that without JavaScript it cannot post a form with no answer.
+ */
+export function KeyButton({ children, variant = 'primary', block }: { children: string; variant?: 'primary' | 'secondary'; block?: boolean }) {
+  return (
+    <button type="submit" class={`button button-${variant}${block ? ' button-block' : ''}`} disabled data-key-enable>
+      {children}
+    </button>
+  );
+}
+
+/** What the add form shows again after a refusal. */
+export interface AddKeyFormState {
+  name: string;
+  /** The key's answer, kept when only the name was refused, so it can be sent again with another name. */
+  response?: string | undefined;
+  failure?: FormFailure | undefined;
+}
+
+export interface SecurityKeysSectionProps {
+  csrf: string;
+  keys: SecurityKeyView[];
+  /** Whether an authenticator app is set up too (then removing the last key leaves 2FA on). */
+  hasApp: boolean;
+  /** A flash about a key just added or removed. */
+  notice?: string | undefined;
+  form?: AddKeyFormState | undefined;
+}
+
+/** "Security keys" in Account settings: the keys, each with Remove, and "Add security key". */
+export function SecurityKeysSection({ csrf, keys, hasApp, notice, form }: SecurityKeysSectionProps) {
+  const errors = form?.failure?.fields ?? {};
+  const enabled = hasApp || keys.length > 0;
+  const lastFactor = keys.length === 1 && !hasApp;
+  const held = !!form?.response;
+  return (
+    <Card heading="Security keys" id="security-keys">
+      {notice ? <Notice kind="success">{notice}</Notice> : null}
+      <p class="hint">
+        A security key, such as a YubiKey, is a small device you plug in or hold to your phone and touch to log in. It cannot be phished or guessed.{' '}
+        {enabled ? 'At login you can use any of your keys as the second step.' : 'Adding your first key turns on two-factor authentication.'}
+      </p>
+      {keys.length === 0 ? (
+        <p class="empty">No security keys yet.</p>
+      ) : (
+        <ul class="item-list" aria-label="Your security keys">
+          {keys.map((k) => {
+            const labelId = `key-${k.id}`;
+            return (
+              <li class="item">
+                <div class="item-main">
+                  <p class="item-title" id={labelId}>
+                    {k.name}
+                  </p>
+                  <p class="item-meta">
+                    <span>
+                      Added <time datetime={k.createdAt}>{formatTime(Date.parse(k.createdAt))}</time>
+                    </span>
+                    <span>
+                      Last used {k.lastUsedAt ? <time datetime={k.lastUsedAt}>{formatTime(Date.parse(k.lastUsedAt))}</time> : 'never'}
+                    </span>
+                  </p>
+                  {lastFactor ? <p class="hint">This is your only second factor: removing it turns two-factor authentication off.</p> : null}
+                </div>
+                <Form action={`/settings/security-keys/${encodeURIComponent(k.id)}/remove`} csrf={csrf} class="inline-form">
+                  <button type="submit" class="button button-secondary button-small" aria-describedby={labelId}>
+                    Remove
+                  </button>
+                </Form>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <form
+        id="add-security-key"
+        method="post"
+        action="/settings/security-keys"
+        class="form key-add"
+        novalidate
+        data-options-url="/api/v1/me/security-keys/options"
+        data-reauth-url="/reauthenticate?next=%2Fsettings"
+      >
+        <CsrfField token={csrf} />
+        <input type="hidden" name="response" value={form?.response ?? ''} />
+        <FormAlert message={form?.failure?.form} />
+        <Field
+          name="name"
+          label="Key name"
+          value={form?.name}
+          hint={
+            held
+              ? 'Your key already answered: choose another name and press Add security key again. No need to touch the key.'
+              : `${KEY_NAME_MAX} characters at most, so you can tell your keys apart, like “Blue YubiKey”.`
+          }
+          autocomplete="off"
+          maxLength={KEY_NAME_MAX}
+          required
+          autofocus={!!errors.name}
+          error={errors.name}
+        />
+        <KeyNeedsJavaScript>Adding a security key needs JavaScript: the browser talks to the key through it. Turn JavaScript on for this site to add a key.</KeyNeedsJavaScript>
+        <div>
+          <KeyButton>Add security key</KeyButton>
+        </div>
+        <KeyStatus />
+      </form>
+    </Card>
+  );
+}
