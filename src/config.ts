@@ -69,7 +69,7 @@ function loadSecret(env: NodeJS.ProcessEnv, databaseUrl: string, cwd: string): B
   }
   const file = resolve(cwd, SECRET_FILE);
   if (existsSync(file)) return decodeSecret(readFileSync(file, 'utf8'), file);
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   const key = randomBytes(32);
   // 'wx' so that two processes starting together cannot overwrite each other's key.
   try {

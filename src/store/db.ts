@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import SQLite from 'better-sqlite3';
@@ -45,8 +45,12 @@ function withStatementCache(raw: SQLite.Database): SQLite.Database {
 }
 
 export function openSqlite(path: string): Store {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const isNew = path !== ':memory:' && !existsSync(path);
+  if (isNew) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const raw = new SQLite(path);
+  // Password hashes and sealed secrets: readable by the service's user only. Set before WAL mode,
+  // since SQLite gives the -wal and -shm files the main file's permissions.
+  if (isNew) chmodSync(path, 0o600);
   raw.pragma('journal_mode = WAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma('busy_timeout = 5000');

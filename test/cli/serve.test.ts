@@ -82,9 +82,11 @@ describe('twofold serve on a fresh directory', () => {
     dir.remove();
   });
 
-  test('answers /healthz within 10 s, having created data/ and data/secret.key (0600)', async () => {
+  test('answers /healthz within 10 s, having created data/ (0700), data/secret.key and the database (0600)', async () => {
     await waitForHealthy(base, () => exited, 10_000);
     assert.ok(statSync(join(dir.path, 'data')).isDirectory());
+    assert.equal(statSync(join(dir.path, 'data')).mode & 0o777, 0o700);
+    assert.equal(statSync(join(dir.path, 'data', 'twofold.db')).mode & 0o777, 0o600);
     const key = statSync(join(dir.path, 'data', 'secret.key'));
     assert.equal(key.mode & 0o777, 0o600);
     assert.equal(Buffer.from(readFileSync(join(dir.path, 'data', 'secret.key'), 'utf8').trim(), 'base64').length, 32);
