@@ -10,6 +10,7 @@ export type SecurityEventType =
   | 'second_factor_failed'
   | 'lockout'
   | 'two_factor_enabled'
+  | 'authenticator_app_added'
   | 'two_factor_disabled'
   | 'recovery_code_used'
   | 'recovery_codes_viewed'

@@ -53,12 +53,20 @@ export async function confirmTotpSetup(ctx: Context, session: { id: string; user
   if (!result.ok) {
     throw new AppError(400, 'invalid_code', 'That code is not right. Check that the app shows this account and enter its current 6-digit code.', {}, 'code');
   }
+  const wasEnabled = isTwoFactorEnabled(await twoFactorStatus(ctx.db, session.userId));
   if (!(await confirmTotp(ctx.db, session.userId, cred.secretEnc, result.step, now))) {
     throw new AppError(409, 'setup_changed', 'The setup was restarted or finished elsewhere. Start again.');
   }
+  // A new set even when security keys had turned 2FA on already: the answer shows the codes, and
+  // the person is told they replace the old ones (in hashed mode the old ones cannot be shown).
   const codes = await issueRecoveryCodes(ctx, session.userId);
   await markSessionAuthenticated(ctx.db, session.id, now);
-  await logEvent(ctx, session.userId, 'two_factor_enabled', meta, { method: 'totp' });
+  if (wasEnabled) {
+    await logEvent(ctx, session.userId, 'authenticator_app_added', meta);
+    await logEvent(ctx, session.userId, 'recovery_codes_regenerated', meta);
+  } else {
+    await logEvent(ctx, session.userId, 'two_factor_enabled', meta, { method: 'totp' });
+  }
   return codes;
 }
 

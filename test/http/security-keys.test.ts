@@ -544,6 +544,24 @@ for (const { kind, skip } of databaseKinds()) {
       assert.deepEqual(me.json.twoFactor, { enabled: true, methods: ['totp', 'recovery_code'], recoveryCodesRemaining: 10 });
     });
 
+    test('an app added to a keys-only account: logged as added, and its new codes replace the old ones', async () => {
+      const account = await accountWithKey();
+      tick();
+      const { recoveryCodes } = await enableTwoFactor(account.client, clock);
+      assert.equal(recoveryCodes.length, 10);
+      const log = (await account.client.get(`${API}/me/security-log`)).json.map((e: { type: string }) => e.type);
+      assert.deepEqual(log.slice(0, 2), ['recovery_codes_regenerated', 'authenticator_app_added']);
+      assert.equal(log.filter((t: string) => t === 'two_factor_enabled').length, 1, '2FA was turned on once, by the key');
+      const me = await account.client.get(`${API}/me`);
+      assert.deepEqual(me.json.twoFactor.methods, ['totp', 'webauthn', 'recovery_code']);
+      const { client } = await passwordStep(account.email);
+      tick();
+      assertError(await client.post(`${API}/login/two-factor`, { method: 'recovery_code', code: account.recoveryCodes[0] }), 401, 'invalid_code', 'an old code');
+      tick();
+      const fresh = await client.post(`${API}/login/two-factor`, { method: 'recovery_code', code: recoveryCodes[0] });
+      assert.equal(fresh.status, 200, fresh.text);
+    });
+
     test('disable removes the keys', async () => {
       const { client, userId } = await accountWithKey();
       assert.equal((await addKey(client, authenticator(), 'Second')).status, 201);

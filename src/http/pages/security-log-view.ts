@@ -13,6 +13,7 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   second_factor_failed: 'Wrong second-factor code',
   lockout: 'Login locked after too many wrong codes',
   two_factor_enabled: 'Two-factor authentication turned on',
+  authenticator_app_added: 'Authenticator app added',
   two_factor_disabled: 'Two-factor authentication turned off',
   recovery_code_used: 'Recovery code used',
   recovery_codes_viewed: 'Recovery codes viewed',
