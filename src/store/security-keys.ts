@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
 export async function deleteUserSecurityKeys(db: Kysely<Database>, userId: string): Promise<number> {
@@ -93,8 +93,14 @@ export async function listSecurityKeys(db: Kysely<Database>, userId: string): Pr
   return rows.map(toKey);
 }
 
+/** Names differ only in case are the same name to a person ("Blue key" and "blue key"). */
 export async function securityKeyNameTaken(db: Kysely<Database>, userId: string, name: string): Promise<boolean> {
-  const r = await db.selectFrom('security_keys').select('id').where('user_id', '=', userId).where('name', '=', name).executeTakeFirst();
+  const r = await db
+    .selectFrom('security_keys')
+    .select('id')
+    .where('user_id', '=', userId)
+    .where(sql`lower(name)`, '=', sql`lower(${name})`)
+    .executeTakeFirst();
   return r !== undefined;
 }
 

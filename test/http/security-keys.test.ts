@@ -189,6 +189,7 @@ for (const { kind, skip } of databaseKinds()) {
 
       const dup = await addKey(client, authenticator(), ` ${'k'.repeat(64)} `);
       assertError(dup, 409, 'name_taken');
+      assertError(await addKey(client, authenticator(), 'K'.repeat(64)), 409, 'name_taken', 'a name differing only in case');
       assert.equal((await keysOf(userId)).length, 1);
       // Another account may use the same name.
       const other = await signup();
