@@ -5,6 +5,7 @@ import type { App } from '../schemas.js';
 import { accountPages } from './account-pages.js';
 import { loadVendorFiles, PUBLIC_DIR, vendorFile } from './assets.js';
 import { verifyCsrf } from './csrf.js';
+import { changePasswordPages } from './change-password.js';
 import { disablePages } from './disable-two-factor.js';
 import { reauthenticatePages } from './reauthenticate.js';
 import { securityKeyPages } from './security-keys.js';
@@ -69,5 +70,6 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   twoFactorSetupPages(app, ctx, authRateLimit);
   recoveryCodePages(app, ctx);
   disablePages(app, ctx, authRateLimit);
+  changePasswordPages(app, ctx, authRateLimit);
   reauthenticatePages(app, ctx, authRateLimit);
 }

@@ -45,6 +45,7 @@ export interface SettingsPageProps {
 const NOTICES: Record<string, string> = {
   two_factor_on: 'Two-factor authentication is on. From now on a login asks for a code from your authenticator app.',
   two_factor_off: 'Two-factor authentication is off. Your authenticator app, security keys, recovery codes and trusted devices were removed.',
+  password_changed: 'Your password was changed. Every other session was logged out and every trusted device was revoked.',
   app_added: 'Your authenticator app is set up. A login now accepts a code from it or your security key.',
   codes_regenerated: 'You have a new set of recovery codes. The old ones no longer work.',
   device_revoked: 'The device was revoked. It will be asked for a code at its next login.',
@@ -211,6 +212,19 @@ export function TrustedDevicesSection({ csrf, devices }: { csrf: string; devices
 }
 
 /** Newest first: what happened, when, from which IP address and browser. */
+export function PasswordSection() {
+  return (
+    <Card heading="Password" id="password">
+      <p>A new password logs out every other session and revokes every trusted device.</p>
+      <div class="actions actions-compact">
+        <a class="button button-secondary" href="/settings/password">
+          Change password
+        </a>
+      </div>
+    </Card>
+  );
+}
+
 export function SecurityLogSection({ events, olderBefore, olderPage }: Pick<SettingsPageProps, 'events' | 'olderBefore' | 'olderPage'>) {
   return (
     <Card heading="Security log" id="security-log">
@@ -256,6 +270,7 @@ export function SettingsPage(p: SettingsPageProps) {
       <TwoFactorSection csrf={p.csrf} status={p.status} />
       <SecurityKeysSection csrf={p.csrf} keys={p.keys} hasApp={p.status.totp} notice={p.keyNotice} form={p.keyForm} />
       {p.devices !== undefined ? <TrustedDevicesSection csrf={p.csrf} devices={p.devices} /> : null}
+      <PasswordSection />
       <SecurityLogSection events={p.events} olderBefore={p.olderBefore} olderPage={p.olderPage} />
     </Layout>
   );
@@ -277,13 +292,15 @@ export async function showSettings(
   const before = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
   const [status, events, devices, keys] = await Promise.all([
     twoFactorStatus(ctx.db, auth.session.userId),
-    listEvents(ctx.db, auth.session.userId, LOG_PAGE + 1, before),
+    listEvents(ctx.db, auth.session.userId, LOG_PAGE, before),
     listDevices(ctx, auth.session.userId, readCookie(request, cookieNames(ctx.config).device)),
     listKeys(ctx, auth.session.userId),
   ]);
   const { notice, keyNotice, codesLeft } = settingsNotice(query);
-  const more = events.length > LOG_PAGE;
-  const shown = events.slice(0, LOG_PAGE);
+  // A page ends on a whole millisecond (listEvents), so the next page starts strictly before it.
+  const last = events.at(-1);
+  const more = last !== undefined && events.length >= LOG_PAGE && (await listEvents(ctx.db, auth.session.userId, 1, last.at)).length > 0;
+  const shown = events;
   return sendPage(
     reply,
     <SettingsPage
