@@ -1,69 +1,31 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { after, describe, test, type TestContext } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { userIdOf } from '../helpers/totp.js';
 import {
   assertAccessible,
   assertNoConsoleErrors,
   describedByText,
-  horizontalOverflow,
-  launchBrowser,
+  logIn,
+  logOut,
   newContext,
   newPage,
+  PHONE,
+  phoneCheck,
   screenshot,
   screenshotBothSchemes,
+  sharedBrowserAndServer,
+  signUp,
+  submitLogin,
+  twoFactorSection,
 } from './harness.js';
 
 const SHOTS = 'pages';
 const PASSWORD = 'calm river lantern 42';
 
-let server: TestServer | undefined;
-let browser: Browser | null | undefined;
-let counter = 0;
-
-/** A unique address per test, so tests share one server without meeting each other. */
-function email(prefix = 'person'): string {
-  counter += 1;
-  return `${prefix}-${counter}-${Date.now().toString(36)}@example.com`;
-}
-
-/** The shared server and browser, or null when the test was skipped (no Chromium). */
-async function setup(t: TestContext): Promise<{ server: TestServer; browser: Browser } | null> {
-  if (browser === undefined) browser = await launchBrowser(t);
-  else if (browser === null) await launchBrowser(t); // skips (or throws under STRICT) again
-  if (!browser) return null;
-  server ??= await startTestServer('sqlite', { publicHost: true });
-  return { server, browser };
-}
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-async function signUp(page: Page, base: string, address: string, password = PASSWORD): Promise<void> {
-  await page.goto(`${base}/signup`);
-  await page.getByLabel('Email', { exact: true }).fill(address);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Create account', exact: true }).click();
-  await page.waitForURL(`${base}/settings`);
-}
-
-async function logIn(page: Page, address: string, password = PASSWORD): Promise<void> {
-  await page.getByLabel('Email', { exact: true }).fill(address);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-}
-
-async function logOut(page: Page): Promise<void> {
-  await page.getByRole('button', { name: 'Log out', exact: true }).click();
-}
-
-function twoFactorSection(page: Page) {
-  return page.getByRole('region', { name: 'Two-factor authentication', exact: true });
-}
+const { email, setup, open } = sharedBrowserAndServer('person');
 
 /** The CSRF token of the first form on the page. */
 async function formToken(page: Page): Promise<string> {
@@ -74,17 +36,15 @@ async function formToken(page: Page): Promise<string> {
 
 describe('web pages', () => {
   test('sign up, see settings, log out, log in again and return to the page asked for', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
+    const { base, context, page } = s;
     const address = email();
 
     await page.goto(`${base}/signup`);
     await assertAccessible(page, 'the signup page');
     await screenshotBothSchemes(page, SHOTS, 'signup');
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
 
     await page.getByRole('heading', { name: 'Account settings', exact: true, level: 1 }).waitFor();
     const header = page.getByRole('banner');
@@ -109,14 +69,13 @@ describe('web pages', () => {
     await assertAccessible(page, 'the settings page');
     await screenshotBothSchemes(page, SHOTS, 'settings');
 
-    await logOut(page);
-    await page.waitForURL(`${base}/login?logged_out=1`);
+    await logOut(page, base);
     await page.getByText('You have logged out.').waitFor();
 
     // A signed-in page while signed out: to the login, and back after it.
     await page.goto(`${base}/settings?before=99999999999999`);
     await page.waitForURL(`${base}/login?next=${encodeURIComponent('/settings?before=99999999999999')}`);
-    await logIn(page, address);
+    await submitLogin(page, address, PASSWORD);
     await page.waitForURL(`${base}/settings?before=99999999999999`);
     await page.goto(`${base}/settings`);
     const events = await page.getByRole('region', { name: 'Security log' }).getByRole('listitem').allTextContents();
@@ -134,20 +93,18 @@ describe('web pages', () => {
   });
 
   test('login errors appear next to the field in plain words and keep the email', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
+    const { base, context, page } = s;
     const address = email();
-    await signUp(page, base, address);
-    await logOut(page);
+    await signUp(page, base, address, PASSWORD);
+    await logOut(page, base);
 
     await page.goto(`${base}/login`);
     await assertAccessible(page, 'the login page');
     await screenshotBothSchemes(page, SHOTS, 'login');
 
-    await logIn(page, address, 'not the password');
+    await submitLogin(page, address, 'not the password');
     const password = page.getByLabel('Password', { exact: true });
     assert.equal(await password.getAttribute('aria-invalid'), 'true');
     assert.match(await describedByText(page, password), /email or password is not right/);
@@ -158,7 +115,7 @@ describe('web pages', () => {
     await screenshotBothSchemes(page, SHOTS, 'login-wrong-password');
 
     // An unknown email gets the same answer.
-    await logIn(page, email('nobody'), 'not the password');
+    await submitLogin(page, email('nobody'), 'not the password');
     assert.match(await describedByText(page, page.getByLabel('Password', { exact: true })), /email or password is not right/);
 
     // An empty email is named on the email field.
@@ -170,21 +127,19 @@ describe('web pages', () => {
     assert.match(await describedByText(page, emailField), /Enter your email address/);
 
     // The right password after errors still works.
-    await logIn(page, address);
+    await submitLogin(page, address, PASSWORD);
     await page.waitForURL(`${base}/settings`);
     assertNoConsoleErrors(page);
     await context.close();
   });
 
   test('signup errors: email taken, password too common, invalid email', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
+    const { base, context, page } = s;
     const address = email();
-    await signUp(page, base, address);
-    await logOut(page);
+    await signUp(page, base, address, PASSWORD);
+    await logOut(page, base);
 
     await page.goto(`${base}/signup`);
     await page.getByLabel('Email', { exact: true }).fill(address.toUpperCase());
@@ -219,42 +174,38 @@ describe('web pages', () => {
   });
 
   test('next only returns to paths on this site', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
+    const { base, context, page } = s;
     const address = email();
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
     for (const next of ['https://evil.example/', '//evil.example/x', '/\\evil.example', 'javascript:alert(1)']) {
-      await logOut(page);
+      await logOut(page, base);
       await page.goto(`${base}/login?next=${encodeURIComponent(next)}`);
-      await logIn(page, address);
+      await submitLogin(page, address, PASSWORD);
       await page.waitForURL(`${base}/settings`);
     }
     await context.close();
   });
 
   test('with two-factor on, the password step leads to the second-factor page, which shows only the email', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
+    const { base, context, page } = s;
     const address = email();
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
     // Stand-in for a confirmed authenticator app (the setup flow is tested with the two-factor pages).
-    const user = await s.server.ctx.db.selectFrom('users').select('id').where('email_normalized', '=', address.toLowerCase()).executeTakeFirstOrThrow();
+    const userId = await userIdOf(s.server, address);
     const now = Date.now();
-    await s.server.ctx.db.insertInto('totp_credentials').values({ user_id: user.id, secret_enc: 'unused', confirmed_at: now, last_used_step: null, created_at: now }).execute();
+    await s.server.ctx.db.insertInto('totp_credentials').values({ user_id: userId, secret_enc: 'unused', confirmed_at: now, last_used_step: null, created_at: now }).execute();
     await page.reload();
     const section = twoFactorSection(page);
     assert.match((await section.textContent()) ?? '', /\benabled\b/);
     assert.equal(await section.getByRole('button', { name: 'Setup two-factor authentication' }).count(), 0);
-    await logOut(page);
+    await logOut(page, base);
 
     await page.goto(`${base}/login?next=${encodeURIComponent('/settings')}`);
-    await logIn(page, address);
+    await submitLogin(page, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor?next=${encodeURIComponent('/settings')}`);
     const code = page.getByLabel('Verification code', { exact: true });
     assert.equal(await code.getAttribute('inputmode'), 'numeric');
@@ -283,36 +234,27 @@ describe('web pages', () => {
   });
 
   test('pages fit a 375-pixel screen without sideways scrolling', async (t) => {
-    const s = await setup(t);
+    const s = await open(t, PHONE);
     if (!s) return;
-    const base = s.server.publicUrl;
-    const context = await newContext(s.browser, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-    const page = await newPage(context);
-    const check = async (name: string) => {
-      const { scrollWidth } = await horizontalOverflow(page);
-      assert.ok(scrollWidth <= 375, `${name} scrolls sideways: ${scrollWidth}px wide`);
-      await screenshotBothSchemes(page, SHOTS, `phone-${name}`);
-    };
+    const { base, context, page } = s;
+    const check = phoneCheck(page, SHOTS);
     await page.goto(`${base}/signup`);
     await check('signup');
-    await page.goto(`${base}/login`);
-    await logIn(page, email('nobody'), 'not the password');
+    await logIn(page, base, email('nobody'), 'not the password');
     await page.locator('#field-password-error').waitFor();
     await check('login-error');
     await page.goto(`${base}/no-such-page`);
     await check('404');
     // A long address must wrap, not widen the page.
-    await signUp(page, base, email('a-rather-long-address-that-must-wrap.somewhere-in-the-header'));
+    await signUp(page, base, email('a-rather-long-address-that-must-wrap.somewhere-in-the-header'), PASSWORD);
     await check('settings');
     await context.close();
   });
 
   test('404 page is HTML for pages and JSON for the API', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
+    const { base, context, page } = s;
     const res = await page.goto(`${base}/no-such-page`);
     assert.equal(res?.status(), 404);
     assert.match(res?.headers()['content-type'] ?? '', /^text\/html/);
@@ -336,28 +278,24 @@ describe('web pages', () => {
     const base = s.server.publicUrl;
     const address = email();
     const setupContext = await newContext(s.browser);
-    await signUp(await newPage(setupContext), base, address);
+    await signUp(await newPage(setupContext), base, address, PASSWORD);
     await setupContext.close();
 
     const context = await newContext(s.browser, { javaScriptEnabled: false });
     const page = await newPage(context);
-    await page.goto(`${base}/login`);
-    await logIn(page, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/settings`);
     await page.getByRole('heading', { name: 'Account settings', exact: true }).waitFor();
-    await logOut(page);
-    await page.waitForURL(`${base}/login?logged_out=1`);
+    await logOut(page, base);
     await context.close();
   });
 
   test('forms need their CSRF token and a same-site origin', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
+    const { base, context, page } = s;
     const address = email();
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
     const token = await formToken(page);
 
     // No token: refused, and the session lives on.
@@ -408,8 +346,7 @@ describe('web pages', () => {
     // Still signed in after all that; the real form works.
     await page.goto(`${base}/settings`);
     await page.getByRole('heading', { name: 'Account settings', exact: true }).waitFor();
-    await logOut(page);
-    await page.waitForURL(`${base}/login?logged_out=1`);
+    await logOut(page, base);
     await context.close();
   });
 

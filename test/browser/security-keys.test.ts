@@ -1,21 +1,30 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
-import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { hasCommand, requireTool } from '../helpers/tools.js';
+import { describe, test } from 'node:test';
+import type { BrowserContext, CDPSession, Page } from 'playwright-core';
+import type { TestServer } from '../helpers/server.js';
+import { requireCommand } from '../helpers/tools.js';
+import { Authenticator, userIdOf } from '../helpers/totp.js';
 import {
   assertAccessible,
   assertNoConsoleErrors,
+  assertSecurityLogHas,
+  confirmTwoFactorSetup,
   describedByText,
-  horizontalOverflow,
-  launchBrowser,
+  logIn,
+  logOut,
   newContext,
   newPage,
+  openTwoFactorSetup,
+  PHONE,
+  phoneCheck,
   screenshotBothSchemes,
+  sharedBrowserAndServer,
+  shownCodes,
+  signUp,
+  twoFactorSection,
 } from './harness.js';
 
 /**
@@ -26,30 +35,8 @@ import {
 
 const SHOTS = 'security-keys';
 const PASSWORD = 'amber kettle meadow 9';
-const STEP_MS = 30_000;
-
-let server: TestServer | undefined;
-let browser: Browser | null | undefined;
-let counter = 0;
-
-function email(prefix = 'key'): string {
-  counter += 1;
-  return `${prefix}-${counter}-${Date.now().toString(36)}@example.com`;
-}
-
-async function setup(t: TestContext): Promise<{ server: TestServer; browser: Browser } | null> {
-  if (browser === undefined) browser = await launchBrowser(t);
-  else if (browser === null) await launchBrowser(t);
-  if (!browser) return null;
-  // WebAuthn binds keys to PUBLIC_URL's host: the pages are opened at http://localhost:<port>.
-  server ??= await startTestServer('sqlite', { publicHost: true });
-  return { server, browser };
-}
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+// WebAuthn binds keys to PUBLIC_URL's host: the pages are opened at http://localhost:<port>.
+const { email, setup, open } = sharedBrowserAndServer('key');
 
 // ---- the virtual authenticator ----
 
@@ -97,27 +84,6 @@ async function unplugCredentials(key: VirtualKey): Promise<() => Promise<void>> 
 
 // ---- page steps ----
 
-async function signUp(page: Page, base: string, address: string): Promise<void> {
-  await page.goto(`${base}/signup`);
-  await page.getByLabel('Email', { exact: true }).fill(address);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account', exact: true }).click();
-  await page.waitForURL(`${base}/settings`);
-}
-
-async function logIn(page: Page, base: string, address: string): Promise<void> {
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Email', { exact: true }).fill(address);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-}
-
-async function logOut(page: Page, base: string): Promise<void> {
-  await page.getByRole('button', { name: 'Log out', exact: true }).click();
-  await page.waitForURL(`${base}/login?logged_out=1`);
-}
-
-const twoFactorSection = (page: Page) => page.getByRole('region', { name: 'Two-factor authentication', exact: true });
 const keysSection = (page: Page) => page.getByRole('region', { name: 'Security keys', exact: true });
 const keyItems = (page: Page) => keysSection(page).getByRole('list', { name: 'Your security keys' }).getByRole('listitem');
 const keyStatus = (page: Page, form: string) => page.locator(`#${form} [data-key-status]`);
@@ -128,18 +94,10 @@ async function addKey(page: Page, name: string): Promise<void> {
   await keysSection(page).getByRole('button', { name: 'Add security key', exact: true }).click();
 }
 
-/** The codes of the "shown once" page. */
-async function shownCodes(page: Page): Promise<string[]> {
-  const codes = (await page.locator('#recovery-code-list li code').allTextContents()).map((c) => c.trim());
-  assert.equal(codes.length, 10);
-  for (const c of codes) assert.match(c, /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
-  return codes;
-}
-
 /** Signs up and adds a first key: the recovery codes page, then Done. */
 async function signUpWithKey(context: BrowserContext, page: Page, base: string, address: string, name = 'Blue YubiKey'): Promise<{ key: VirtualKey; codes: string[] }> {
   const key = await plugInKey(context, page);
-  await signUp(page, base, address);
+  await signUp(page, base, address, PASSWORD);
   await addKey(page, name);
   await page.getByRole('heading', { name: 'Save your recovery codes', level: 1 }).waitFor();
   const codes = await shownCodes(page);
@@ -148,17 +106,12 @@ async function signUpWithKey(context: BrowserContext, page: Page, base: string, 
   return { key, codes };
 }
 
-async function userId(s: TestServer, address: string): Promise<string> {
-  const row = await s.ctx.db.selectFrom('users').select('id').where('email_normalized', '=', address.toLowerCase()).executeTakeFirstOrThrow();
-  return row.id;
-}
-
 /** The account's security log as {type, detail} rows, newest first. */
 async function events(s: TestServer, address: string): Promise<{ type: string; detail: Record<string, unknown> }[]> {
   const rows = await s.ctx.db
     .selectFrom('security_events')
     .select(['type', 'detail', 'at'])
-    .where('user_id', '=', await userId(s, address))
+    .where('user_id', '=', await userIdOf(s, address))
     .orderBy('at', 'desc')
     .execute();
   return rows.map((r) => ({ type: r.type, detail: r.detail ? (JSON.parse(r.detail) as Record<string, unknown>) : {} }));
@@ -182,14 +135,14 @@ describe('security keys in the browser', () => {
   test('a refused key says why and is logged, a closed prompt falls back to the codes, and the key works while codes are locked', async (t) => {
     const s = await setup(t);
     if (!s) return;
-    if (!requireTool(t, hasCommand('oathtool'), 'oathtool (Debian package `oathtool`)')) return;
+    if (!requireCommand(t, 'oathtool')) return;
     const base = s.server.publicUrl;
     const address = email('refused');
     const context = await newContext(s.browser);
     const page = await newPage(context);
     const { key } = await signUpWithKey(context, page, base, address);
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     const useKey = page.getByRole('button', { name: 'Use security key', exact: true });
 
@@ -231,15 +184,11 @@ describe('security keys in the browser', () => {
     await page.waitForURL(`${base}/settings`);
 
     // An authenticator app besides the key: its setup is still offered, and its codes replace the old.
-    await twoFactorSection(page).getByRole('button', { name: 'Setup two-factor authentication', exact: true }).click();
-    await page.waitForURL(`${base}/settings/two-factor/setup`);
+    await openTwoFactorSetup(page, base);
     const secret = ((await page.locator('#totp-secret').textContent()) ?? '').replace(/\s+/g, '');
     assert.match(secret, /^[A-Z2-7]{32}$/);
-    const totp = (offset = 0) =>
-      execFileSync('oathtool', ['--totp', '-b', '--now', `@${(Math.floor(Date.now() / STEP_MS) + offset) * 30}`, secret], { encoding: 'utf8' }).trim();
-    await page.getByLabel('Verification code', { exact: true }).fill(totp());
-    await page.getByRole('button', { name: 'Verify', exact: true }).click();
-    await page.getByRole('heading', { name: 'Save your recovery codes', level: 1 }).waitFor();
+    const app = new Authenticator(secret);
+    await confirmTwoFactorSetup(page, await app.next());
     assert.match((await page.locator('main').textContent()) ?? '', /replace your earlier ones/);
     await screenshotBothSchemes(page, SHOTS, '12-app-added-recovery-codes');
     await page.getByRole('button', { name: 'Done', exact: true }).click();
@@ -251,7 +200,7 @@ describe('security keys in the browser', () => {
 
     // App and key: the code field first, the key beside it; a closed prompt goes back to the code field.
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     const code = page.getByLabel('Verification code', { exact: true });
     await code.waitFor();
@@ -266,8 +215,7 @@ describe('security keys in the browser', () => {
     await putBackAgain();
 
     // Five wrong codes lock the guessable factors; even the right code is refused …
-    const valid = new Set([-2, -1, 0, 1, 2].map((d) => totp(d)));
-    const wrong = ['000000', '123456', '999999'].find((c) => !valid.has(c))!;
+    const wrong = app.wrongCode();
     for (let i = 1; i <= 5; i++) {
       await code.fill(wrong);
       await page.getByRole('button', { name: 'Verify', exact: true }).click();
@@ -279,10 +227,7 @@ describe('security keys in the browser', () => {
     await useKey.click();
     await page.waitForURL(`${base}/settings`);
     assert.equal(await page.getByRole('region', { name: 'Trusted devices' }).getByRole('listitem').count(), 1);
-    const log = (await page.getByRole('region', { name: 'Security log' }).getByRole('listitem').allTextContents()).join('\n');
-    for (const words of ['Logged in with security key', 'Login locked after too many wrong codes', 'Security key not accepted: “Blue YubiKey”']) {
-      assert.ok(log.includes(words), `the security log has “${words}”`);
-    }
+    await assertSecurityLogHas(page, ['Logged in with security key', 'Login locked after too many wrong codes', 'Security key not accepted: “Blue YubiKey”']);
 
     // "Confirm it's you" with app and key: the app code first, the key one link away.
     await page.goto(`${base}/reauthenticate?next=%2Fsettings`);
@@ -304,15 +249,13 @@ describe('security keys in the browser', () => {
   });
 
   test('add a key in settings, log in with it and trust the device, then remove it with a fresh login', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
+    const { base, context, page } = s;
     const address = email('journey');
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
     const key = await plugInKey(context, page);
 
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
     const section = keysSection(page);
     await section.getByRole('heading', { name: 'Security keys', level: 2 }).waitFor();
     await section.getByText('No security keys yet.').waitFor();
@@ -384,7 +327,7 @@ describe('security keys in the browser', () => {
 
     // Log out; log in with the key and trust this device.
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     const useKey = page.getByRole('button', { name: 'Use security key', exact: true });
     await useKey.waitFor();
@@ -398,15 +341,12 @@ describe('security keys in the browser', () => {
     assert.equal(await page.getByRole('region', { name: 'Trusted devices' }).getByRole('listitem').count(), 1);
     const used = (await keyItems(page).allTextContents()).join('\n');
     assert.match(used, /Last used \d/, 'the key used shows when');
-    const log = (await page.getByRole('region', { name: 'Security log' }).getByRole('listitem').allTextContents()).join('\n');
-    for (const words of ['Logged in with security key', 'Device trusted for 30 days', 'Security key added', 'Two-factor authentication turned on']) {
-      assert.ok(log.includes(words), `the security log has “${words}”`);
-    }
+    await assertSecurityLogHas(page, ['Logged in with security key', 'Device trusted for 30 days', 'Security key added', 'Two-factor authentication turned on']);
     assert.equal((await events(s.server, address)).find((e) => e.type === 'login')?.detail.method, 'webauthn');
 
     // A trusted device skips the key; such a login is not fresh, so changes ask to confirm first.
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/settings`);
     await addKey(page, 'Spare key');
     await page.waitForURL(`${base}/reauthenticate?next=%2Fsettings`);
@@ -450,14 +390,12 @@ describe('security keys in the browser', () => {
     await context.close();
   });
   test('without JavaScript the pages explain that security keys need it, and a recovery code still gets in', async (t) => {
-    const s = await setup(t);
+    const s = await open(t, { javaScriptEnabled: false });
     if (!s) return;
-    const base = s.server.publicUrl;
+    const { base, context: noJs, page: plain } = s;
 
     // Adding: the form says so, and a submit is answered with the same words.
-    const noJs = await newContext(s.browser, { javaScriptEnabled: false });
-    const plain = await newPage(noJs);
-    await signUp(plain, base, email('nojs-add'));
+    await signUp(plain, base, email('nojs-add'), PASSWORD);
     const section = keysSection(plain);
     await section.getByText('Adding a security key needs JavaScript').waitFor();
     await section.getByLabel('Key name', { exact: true }).fill('Blue YubiKey');
@@ -481,7 +419,7 @@ describe('security keys in the browser', () => {
     const { codes } = await signUpWithKey(withJs, page, base, address);
     await withJs.close();
     await logOut(plain, base);
-    await logIn(plain, base, address);
+    await logIn(plain, base, address, PASSWORD);
     await plain.waitForURL(`${base}/login/two-factor`);
     assert.equal(await plain.getByRole('button', { name: 'Use security key' }).count(), 0, 'the key button stays hidden');
     await plain.getByText('Security keys need JavaScript, which is turned off in this browser.').waitFor();
@@ -495,19 +433,13 @@ describe('security keys in the browser', () => {
   });
 
   test('the security-key pages fit a 375-pixel screen and load the WebAuthn library from node_modules', async (t) => {
-    const s = await setup(t);
+    const s = await open(t, PHONE);
     if (!s) return;
-    const base = s.server.publicUrl;
+    const { base, context, page } = s;
     const address = email('a-rather-long-address-that-must-wrap.phone');
-    const context = await newContext(s.browser, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-    const page = await newPage(context);
-    const check = async (name: string) => {
-      const { scrollWidth } = await horizontalOverflow(page);
-      assert.ok(scrollWidth <= 375, `${name} scrolls sideways: ${scrollWidth}px wide`);
-      await screenshotBothSchemes(page, SHOTS, `phone-${name}`);
-    };
+    const check = phoneCheck(page, SHOTS);
     const key = await plugInKey(context, page);
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
 
     // The library comes from node_modules under a content-hash URL, cached; our script after it.
     const sources = await page.locator('script[src]').evaluateAll((els) => els.map((e) => e.getAttribute('src') ?? ''));
@@ -540,7 +472,7 @@ describe('security keys in the browser', () => {
     await assertAccessible(page, 'the reauthenticate page with a key (phone)');
     await check('reauthenticate-key');
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     await assertAccessible(page, 'the second-factor page with a key (phone)');
     await check('login-key');

@@ -2,20 +2,30 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test, type TestContext } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { hasCommand, requireTool } from '../helpers/tools.js';
+import { describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { startTestServer } from '../helpers/server.js';
+import { Authenticator, userIdOf } from '../helpers/totp.js';
 import {
   assertAccessible,
   assertNoConsoleErrors,
+  assertSecurityLogHas,
+  confirmTwoFactorSetup,
   describedByText,
-  horizontalOverflow,
-  launchBrowser,
+  logIn,
+  logOut,
   newContext,
   newPage,
+  openTwoFactorSetup,
+  PHONE,
+  phoneCheck,
   RESULTS_DIR,
   screenshotBothSchemes,
+  sharedBrowserAndServer,
+  shownCodes,
+  signUp,
+  submitLogin,
+  twoFactorSection,
 } from './harness.js';
 
 /**
@@ -25,62 +35,10 @@ import {
 
 const SHOTS = 'two-factor';
 const PASSWORD = 'quiet harbour compass 7';
-const STEP_MS = 30_000;
-
-let server: TestServer | undefined;
-let browser: Browser | null | undefined;
-let counter = 0;
-
-function email(prefix = 'tf'): string {
-  counter += 1;
-  return `${prefix}-${counter}-${Date.now().toString(36)}@example.com`;
-}
-
-async function setup(t: TestContext): Promise<{ server: TestServer; browser: Browser } | null> {
-  if (!requireTool(t, hasCommand('zbarimg'), 'zbarimg (Debian package `zbar-tools`)')) return null;
-  if (!requireTool(t, hasCommand('oathtool'), 'oathtool (Debian package `oathtool`)')) return null;
-  if (browser === undefined) browser = await launchBrowser(t);
-  else if (browser === null) await launchBrowser(t);
-  if (!browser) return null;
-  server ??= await startTestServer('sqlite', { publicHost: true });
-  return { server, browser };
-}
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * An authenticator app made of oathtool. The server accepts the current step and one either side,
- * and never a step at or before the last one accepted; so each code is for the step after the last
- * used (at least the current one), which stays valid even if a step boundary passes before the
- * server checks it. When that step is more than one ahead, wait until it is not.
- */
-class Authenticator {
-  private last = -Infinity;
-  constructor(readonly secret: string) {}
-
-  codeAt(step: number): string {
-    return execFileSync('oathtool', ['--totp', '-b', '--now', `@${step * 30}`, this.secret], { encoding: 'utf8' }).trim();
-  }
-
-  async next(): Promise<string> {
-    const want = Math.max(Math.floor(Date.now() / STEP_MS), this.last + 1);
-    while (want > Math.floor(Date.now() / STEP_MS) + 1) await sleep(250);
-    this.last = want;
-    return this.codeAt(want);
-  }
-
-  /** A 6-digit code that is none of the codes the server would accept right now. */
-  wrongCode(): string {
-    const now = Math.floor(Date.now() / STEP_MS);
-    const valid = new Set([-2, -1, 0, 1, 2].map((d) => this.codeAt(now + d)));
-    return ['000000', '123456', '999999'].find((c) => !valid.has(c))!;
-  }
-}
+const { email, setup, open } = sharedBrowserAndServer('tf', [
+  ['zbarimg', 'zbar-tools'],
+  ['oathtool', 'oathtool'],
+]);
 
 /** Screenshot of the QR code element → zbarimg → the otpauth URI → the secret. */
 async function secretFromQrCode(page: Page, name: string, account: string): Promise<string> {
@@ -104,39 +62,6 @@ async function secretFromQrCode(page: Page, name: string, account: string): Prom
   return secret;
 }
 
-async function signUp(page: Page, base: string, address: string): Promise<void> {
-  await page.goto(`${base}/signup`);
-  await page.getByLabel('Email', { exact: true }).fill(address);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Create account', exact: true }).click();
-  await page.waitForURL(`${base}/settings`);
-}
-
-async function logIn(page: Page, base: string, address: string, password = PASSWORD): Promise<void> {
-  await page.goto(`${base}/login`);
-  await page.getByLabel('Email', { exact: true }).fill(address);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  await page.getByRole('button', { name: 'Log in', exact: true }).click();
-}
-
-async function logOut(page: Page, base: string): Promise<void> {
-  await page.getByRole('button', { name: 'Log out', exact: true }).click();
-  await page.waitForURL(`${base}/login?logged_out=1`);
-}
-
-function twoFactorSection(page: Page) {
-  return page.getByRole('region', { name: 'Two-factor authentication', exact: true });
-}
-
-/** The codes of the "shown once" page (after setup or regenerate). */
-async function shownCodes(page: Page): Promise<string[]> {
-  const codes = (await page.locator('#recovery-code-list li code').allTextContents()).map((c) => c.trim());
-  assert.equal(codes.length, 10);
-  for (const c of codes) assert.match(c, /^[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}$/);
-  assert.equal(new Set(codes).size, 10);
-  return codes;
-}
-
 /** Clicks Download and returns the file's name and text. */
 async function download(page: Page): Promise<{ name: string; text: string }> {
   const [file] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download', exact: true }).click()]);
@@ -149,45 +74,34 @@ function codesInFile(text: string): string[] {
 }
 
 /** Account settings → Setup → scan → code → the 10 codes → Done. */
-async function setUpTwoFactor(page: Page, base: string, address: string, shots?: string): Promise<{ app: Authenticator; codes: string[] }> {
+async function setUpTwoFactor(page: Page, base: string, address: string, shots: string): Promise<{ app: Authenticator; codes: string[] }> {
   await page.goto(`${base}/settings`);
-  await twoFactorSection(page).getByRole('button', { name: 'Setup two-factor authentication', exact: true }).click();
-  await page.waitForURL(`${base}/settings/two-factor/setup`);
-  const secret = await secretFromQrCode(page, shots ?? `setup-${counter}`, address);
+  await openTwoFactorSetup(page, base);
+  const secret = await secretFromQrCode(page, shots, address);
   const app = new Authenticator(secret);
-  await page.getByLabel('Verification code', { exact: true }).fill(await app.next());
-  await page.getByRole('button', { name: 'Verify', exact: true }).click();
-  await page.getByRole('heading', { name: 'Save your recovery codes', level: 1 }).waitFor();
+  await confirmTwoFactorSetup(page, await app.next());
   const codes = await shownCodes(page);
   await page.getByRole('button', { name: 'Done', exact: true }).click();
   await page.waitForURL(`${base}/settings?notice=two_factor_on`);
   return { app, codes };
 }
 
-async function userId(s: TestServer, address: string): Promise<string> {
-  const row = await s.ctx.db.selectFrom('users').select('id').where('email_normalized', '=', address.toLowerCase()).executeTakeFirstOrThrow();
-  return row.id;
-}
-
 describe('two-factor pages', () => {
   test('set up, log in with a code and trust the device, recovery code, view, regenerate, disable, set up again', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
+    const { base, context: first, page } = s;
     const address = email('journey');
-    const first = await newContext(s.browser);
-    const page = await newPage(first);
 
     // Sign up, then Account settings.
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
     await page.getByRole('banner').getByRole('link', { name: 'Account settings', exact: true }).click();
     await page.waitForURL(`${base}/settings`);
     assert.match((await twoFactorSection(page).textContent()) ?? '', /\bdisabled\b/);
     await screenshotBothSchemes(page, SHOTS, '01-settings-disabled');
 
     // Setup: the QR code and the same secret as text, grouped in fours.
-    await twoFactorSection(page).getByRole('button', { name: 'Setup two-factor authentication', exact: true }).click();
-    await page.waitForURL(`${base}/settings/two-factor/setup`);
+    await openTwoFactorSetup(page, base);
     await page.getByRole('heading', { name: 'Set up two-factor authentication', level: 1 }).waitFor();
     const secret = await secretFromQrCode(page, '02-setup', address);
     const shownSecret = ((await page.locator('#totp-secret').textContent()) ?? '').trim();
@@ -216,9 +130,7 @@ describe('two-factor pages', () => {
     await screenshotBothSchemes(page, SHOTS, '03-setup-wrong-code');
 
     // The right code: the 10 recovery codes, once.
-    await code.fill(await app.next());
-    await page.getByRole('button', { name: 'Verify', exact: true }).click();
-    await page.getByRole('heading', { name: 'Save your recovery codes', level: 1 }).waitFor();
+    await confirmTwoFactorSetup(page, await app.next());
     const codes = await shownCodes(page);
     const file = await download(page);
     assert.equal(file.name, 'twofold-recovery-codes.txt');
@@ -247,7 +159,7 @@ describe('two-factor pages', () => {
 
     // Log out; log in with a code and trust this device.
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     await page.getByLabel('Verification code', { exact: true }).fill(await app.next());
     await page.getByLabel('Trust this device for 30 days', { exact: true }).check();
@@ -267,13 +179,13 @@ describe('two-factor pages', () => {
 
     // Log out and in again: no code on a trusted device.
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/settings`);
 
     // A second browser: log in with a recovery code.
     const second = await newContext(s.browser);
     const other = await newPage(second);
-    await logIn(other, base, address);
+    await logIn(other, base, address, PASSWORD);
     await other.waitForURL(`${base}/login/two-factor`);
     await other.getByRole('link', { name: 'Use a recovery code', exact: true }).click();
     await other.waitForURL(`${base}/login/two-factor?method=recovery_code`);
@@ -361,7 +273,7 @@ describe('two-factor pages', () => {
     // The once-trusted first browser is asked for a code again; trust it, then revoke it.
     await page.goto(`${base}/settings`);
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     await page.getByLabel('Verification code', { exact: true }).fill(await again.app.next());
     await page.getByLabel('Trust this device for 30 days', { exact: true }).check();
@@ -376,10 +288,15 @@ describe('two-factor pages', () => {
     await screenshotBothSchemes(page, SHOTS, '17-device-revoked');
 
     // The security log tells the story in words.
-    const log = (await page.getByRole('region', { name: 'Security log' }).getByRole('listitem').allTextContents()).join('\n');
-    for (const words of ['Trusted device revoked', 'Two-factor authentication turned on', 'Two-factor authentication turned off', 'Recovery code used', 'Logged in with a recovery code', 'Logged in on a trusted device', 'New recovery codes created']) {
-      assert.ok(log.includes(words), `the security log has “${words}”`);
-    }
+    await assertSecurityLogHas(page, [
+      'Trusted device revoked',
+      'Two-factor authentication turned on',
+      'Two-factor authentication turned off',
+      'Recovery code used',
+      'Logged in with a recovery code',
+      'Logged in on a trusted device',
+      'New recovery codes created',
+    ]);
     assertNoConsoleErrors(page);
     assertNoConsoleErrors(other);
     await first.close();
@@ -387,20 +304,15 @@ describe('two-factor pages', () => {
   });
 
   test('the second-factor login, setup and recovery codes work with JavaScript turned off', async (t) => {
-    const s = await setup(t);
+    const s = await open(t, { javaScriptEnabled: false });
     if (!s) return;
-    const base = s.server.publicUrl;
+    const { base, context, page } = s;
     const address = email('nojs');
-    const context = await newContext(s.browser, { javaScriptEnabled: false });
-    const page = await newPage(context);
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
     await page.goto(`${base}/settings`);
-    await twoFactorSection(page).getByRole('button', { name: 'Setup two-factor authentication', exact: true }).click();
-    await page.waitForURL(`${base}/settings/two-factor/setup`);
+    await openTwoFactorSetup(page, base);
     const app = new Authenticator(await secretFromQrCode(page, 'nojs-setup', address));
-    await page.getByLabel('Verification code', { exact: true }).fill(await app.next());
-    await page.getByRole('button', { name: 'Verify', exact: true }).click();
-    await page.getByRole('heading', { name: 'Save your recovery codes', level: 1 }).waitFor();
+    await confirmTwoFactorSetup(page, await app.next());
     const codes = await shownCodes(page);
     assert.equal(await page.getByRole('button', { name: 'Copy' }).count(), 0, 'no Copy button without JavaScript');
     const file = await download(page);
@@ -412,9 +324,7 @@ describe('two-factor pages', () => {
 
     // A wrong code, then the right one, all without JavaScript.
     await page.goto(`${base}/login?next=${encodeURIComponent('/settings?before=99999999999999')}`);
-    await page.getByLabel('Email', { exact: true }).fill(address);
-    await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-    await page.getByRole('button', { name: 'Log in', exact: true }).click();
+    await submitLogin(page, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor?next=${encodeURIComponent('/settings?before=99999999999999')}`);
     const code = page.getByLabel('Verification code', { exact: true });
     await code.fill(app.wrongCode());
@@ -433,13 +343,13 @@ describe('two-factor pages', () => {
     await page.getByRole('heading', { name: 'Account settings', level: 1 }).waitFor();
 
     // A recovery code with few left: the warning suggests regenerating.
-    const id = await userId(s.server, address);
+    const id = await userIdOf(s.server, address);
     const now = Date.now();
     const rows = await s.server.ctx.db.selectFrom('recovery_codes').select(['id', 'position']).where('user_id', '=', id).orderBy('position').execute();
     // Stand-in for six earlier recovery-code logins: mark codes 1–6 used.
     await s.server.ctx.db.updateTable('recovery_codes').set({ used_at: now }).where('id', 'in', rows.slice(1, 7).map((r) => r.id)).execute();
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     await page.getByRole('link', { name: 'Use a recovery code', exact: true }).click();
     await page.getByLabel('Recovery code', { exact: true }).fill(codes[0]!);
@@ -453,16 +363,14 @@ describe('two-factor pages', () => {
   });
 
   test('five wrong codes lock the second factor, with the time left in words', async (t) => {
-    const s = await setup(t);
+    const s = await open(t);
     if (!s) return;
-    const base = s.server.publicUrl;
+    const { base, context, page } = s;
     const address = email('lock');
-    const context = await newContext(s.browser);
-    const page = await newPage(context);
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
     const { app } = await setUpTwoFactor(page, base, address, 'lock-setup');
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     const code = page.getByLabel('Verification code', { exact: true });
     for (let i = 1; i <= 4; i++) {
@@ -493,7 +401,7 @@ describe('two-factor pages', () => {
     await screenshotBothSchemes(page, SHOTS, 'lock-locked');
 
     // The login expired: back to the login with a notice.
-    const id = await userId(s.server, address);
+    const id = await userIdOf(s.server, address);
     await s.server.ctx.db.deleteFrom('sessions').where('user_id', '=', id).execute();
     await code.fill('123456');
     await page.getByRole('button', { name: 'Verify', exact: true }).click();
@@ -504,25 +412,16 @@ describe('two-factor pages', () => {
   });
 
   test('the two-factor pages fit a 375-pixel screen', async (t) => {
-    const s = await setup(t);
+    const s = await open(t, PHONE);
     if (!s) return;
-    const base = s.server.publicUrl;
+    const { base, context, page } = s;
     const address = email('a-rather-long-address-that-must-wrap.phone');
-    const context: BrowserContext = await newContext(s.browser, { viewport: { width: 375, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
-    const page = await newPage(context);
-    const check = async (name: string) => {
-      const { scrollWidth } = await horizontalOverflow(page);
-      assert.ok(scrollWidth <= 375, `${name} scrolls sideways: ${scrollWidth}px wide`);
-      await screenshotBothSchemes(page, SHOTS, `phone-${name}`);
-    };
-    await signUp(page, base, address);
-    await twoFactorSection(page).getByRole('button', { name: 'Setup two-factor authentication', exact: true }).click();
-    await page.waitForURL(`${base}/settings/two-factor/setup`);
+    const check = phoneCheck(page, SHOTS);
+    await signUp(page, base, address, PASSWORD);
+    await openTwoFactorSetup(page, base);
     await check('setup');
     const app = new Authenticator(await secretFromQrCode(page, 'phone-setup', address));
-    await page.getByLabel('Verification code', { exact: true }).fill(await app.next());
-    await page.getByRole('button', { name: 'Verify', exact: true }).click();
-    await page.getByRole('heading', { name: 'Save your recovery codes', level: 1 }).waitFor();
+    await confirmTwoFactorSetup(page, await app.next());
     await check('recovery-codes');
     const codes = await shownCodes(page);
     await page.getByRole('button', { name: 'Done', exact: true }).click();
@@ -539,7 +438,7 @@ describe('two-factor pages', () => {
     await assertAccessible(page, 'the reauthenticate page, recovery code');
     await check('reauthenticate-recovery-code');
     await logOut(page, base);
-    await logIn(page, base, address);
+    await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     await check('login-code');
     await page.getByLabel('Verification code', { exact: true }).fill(app.wrongCode());
@@ -557,20 +456,19 @@ describe('two-factor pages', () => {
   });
 
   test('hashed recovery codes: shown once at setup, never again, and regenerated on request', async (t) => {
-    if (!(await setup(t))) return;
+    const s = await setup(t);
+    if (!s) return;
     const hashed = await startTestServer('sqlite', { publicHost: true, env: { TWOFOLD_RECOVERY_CODES: 'hashed' } });
     t.after(() => hashed.close());
     const base = hashed.publicUrl;
     const address = email('hashed');
-    const context = await newContext(browser!);
+    const context = await newContext(s.browser);
     const page = await newPage(context);
-    await signUp(page, base, address);
+    await signUp(page, base, address, PASSWORD);
     await page.goto(`${base}/settings`);
-    await twoFactorSection(page).getByRole('button', { name: 'Setup two-factor authentication', exact: true }).click();
+    await openTwoFactorSetup(page, base);
     const app = new Authenticator(await secretFromQrCode(page, 'hashed-setup', address));
-    await page.getByLabel('Verification code', { exact: true }).fill(await app.next());
-    await page.getByRole('button', { name: 'Verify', exact: true }).click();
-    await page.getByRole('heading', { name: 'Save your recovery codes', level: 1 }).waitFor();
+    await confirmTwoFactorSetup(page, await app.next());
     const codes = await shownCodes(page);
     await page.getByText('They are shown only this once.').waitFor();
     // The download is built into the page, so it works although the server keeps no codes.

@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { createEmptyPostgres, PG_URL, runCli, tempDir } from '../helpers/cli.js';
+import { runCli, tempDir } from '../helpers/cli.js';
 import { databaseKinds } from '../helpers/databases.js';
+import { createEmptyPostgres, PG_URL } from '../helpers/postgres.js';
 
 const pgSkip = databaseKinds().find((d) => d.kind === 'postgres')!.skip;
 const PASSWORD = 'correct horse battery';
@@ -95,7 +96,7 @@ describe('twofold CLI', { concurrency: true }, () => {
     describe('on PostgreSQL', { skip: pgSkip }, () => {
       let database: Awaited<ReturnType<typeof createEmptyPostgres>>;
       before(async () => {
-        database = await createEmptyPostgres();
+        database = await createEmptyPostgres('twofold_cli_');
       });
       after(async () => {
         await database?.drop();

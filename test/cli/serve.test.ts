@@ -4,7 +4,8 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Client } from '../helpers/client.js';
-import { finished, freePort, runCli, startCli, tempDir, type RunResult } from '../helpers/cli.js';
+import { finished, runCli, startCli, tempDir, type RunResult } from '../helpers/cli.js';
+import { freePort } from '../helpers/ports.js';
 
 const EMAIL = 'serve@example.com';
 const PASSWORD = 'unguessable serve passphrase 7';

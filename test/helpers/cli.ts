@@ -1,10 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import pg from 'pg';
 
 /** The package's bin, run the way `npx twofold` runs it. */
 export const BIN = resolve(import.meta.dirname, '../../bin/twofold.mjs');
@@ -56,40 +53,4 @@ export async function runCli(args: string[], opts: { cwd: string; env?: Record<s
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      if (!addr || typeof addr === 'string') return reject(new Error('no port'));
-      s.close(() => resolve(addr.port));
-    });
-  });
-}
-
-export const PG_URL = process.env.TWOFOLD_TEST_DATABASE_URL;
-
-/** A fresh, empty PostgreSQL database (not migrated). */
-export async function createEmptyPostgres(): Promise<{ url: string; drop(): Promise<void> }> {
-  if (!PG_URL) throw new Error('TWOFOLD_TEST_DATABASE_URL is not set');
-  const name = `twofold_cli_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_URL);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const a = new pg.Client({ connectionString: PG_URL });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
-    },
-  };
 }

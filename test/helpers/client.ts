@@ -1,3 +1,5 @@
+import assert from 'node:assert/strict';
+
 /** A tiny HTTP client with a cookie jar, so each test speaks to the server like one browser. */
 export interface Answer {
   status: number;
@@ -55,4 +57,15 @@ export class Client {
   delete(path: string, body?: unknown, headers?: Record<string, string>) {
     return this.request('DELETE', path, body, headers);
   }
+}
+
+/** A refusal in the API's JSON shape: a 4xx (`status` when given) with only {error: {code, message}}. */
+export function assertJsonError(r: Answer, what: string, status?: number): void {
+  assert.ok(r.status >= 400 && r.status < 500, `${what}: expected a 4xx, got ${r.status} ${r.text.slice(0, 300)}`);
+  if (status !== undefined) assert.equal(r.status, status, `${what}: ${r.text.slice(0, 300)}`);
+  assert.match(r.headers.get('content-type') ?? '', /application\/json/, what);
+  assert.deepEqual(Object.keys(r.json), ['error'], what);
+  assert.deepEqual(Object.keys(r.json.error).sort(), ['code', 'message'], what);
+  assert.match(r.json.error.code, /^[a-z][a-z0-9_]*$/, what);
+  assert.ok(r.json.error.message.length > 0, what);
 }

@@ -1,15 +1,12 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { openStore, type Store } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
+import { createEmptyPostgres, PG_URL } from './postgres.js';
 import { STRICT } from './tools.js';
 
 export type DbKind = 'sqlite' | 'postgres';
-
-const PG_URL = process.env.TWOFOLD_TEST_DATABASE_URL;
 
 /**
  * The databases the API suite runs on: SQLite always; PostgreSQL when TWOFOLD_TEST_DATABASE_URL
@@ -34,27 +31,14 @@ export interface TestDatabase {
 export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'twofold-test-'));
-    const url = `sqlite:${join(dir, 'test.db')}`;
-    const store = openStore(url);
-    await migrateToLatest(store);
-    return {
-      url,
-      store,
-      async drop() {
-        await store.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
+    return migrated(`sqlite:${join(dir, 'test.db')}`, () => rmSync(dir, { recursive: true, force: true }));
   }
-  if (!PG_URL) throw new Error('TWOFOLD_TEST_DATABASE_URL is not set');
-  const name = `twofold_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_URL);
-  u.pathname = `/${name}`;
-  const url = u.toString();
+  const database = await createEmptyPostgres('twofold_test_');
+  return migrated(database.url, () => database.drop());
+}
+
+/** Opens and migrates the database at `url`; drop() closes it, then deletes it with `remove`. */
+async function migrated(url: string, remove: () => void | Promise<void>): Promise<TestDatabase> {
   const store = openStore(url);
   await migrateToLatest(store);
   return {
@@ -62,10 +46,7 @@ export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
     store,
     async drop() {
       await store.close();
-      const a = new pg.Client({ connectionString: PG_URL });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await a.end();
+      await remove();
     },
   };
 }

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { loadConfig, type Config } from '../../src/config.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import { buildServer } from '../../src/http/server.js';
@@ -8,6 +7,7 @@ import { buildContext } from '../../src/service/build-context.js';
 import type { Context } from '../../src/service/context.js';
 import { Client } from './client.js';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases.js';
+import { freePort } from './ports.js';
 
 export interface TestServer {
   url: string;
@@ -19,19 +19,6 @@ export interface TestServer {
   database: TestDatabase;
   client(headers?: Record<string, string>): Client;
   close(): Promise<void>;
-}
-
-/** A port that was free a moment ago (the kernel picks it; the listener is closed again). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.unref();
-    probe.on('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /**

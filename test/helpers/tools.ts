@@ -23,3 +23,8 @@ export function requireTool(t: TestContext, available: boolean, what: string): b
   t.skip(`${what} is not available`);
   return false;
 }
+
+/** requireTool for a command on the PATH, naming the Debian package that installs it. */
+export function requireCommand(t: TestContext, command: string, debianPackage = command): boolean {
+  return requireTool(t, hasCommand(command), `${command} (Debian package \`${debianPackage}\`)`);
+}

@@ -1,14 +1,16 @@
 /**
- * Helpers for the two-factor API tests: codes computed outside the project's own TOTP module
- * (oathtool for the end-to-end test, the otpauth library elsewhere), and the common flows
- * (sign up, turn 2FA on, log in with a second factor).
+ * Helpers for the two-factor tests: codes computed outside the project's own TOTP module
+ * (oathtool for the end-to-end and browser tests, the otpauth library elsewhere), and the common
+ * flows of the API tests (sign up, turn 2FA on, log in with a second factor).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { after, before } from 'node:test';
 import { HOTP, Secret } from 'otpauth';
 import type { Clock } from '../../src/core/clock.js';
 import type { Answer, Client } from './client.js';
-import type { TestServer } from './server.js';
+import type { DbKind } from './databases.js';
+import { startTestServer, type TestServer } from './server.js';
 
 export const STEP_MS = 30_000;
 export const PASSWORD = 'correct horse battery';
@@ -40,6 +42,37 @@ export function oathtool(secret: string, atMs?: number): string {
   const out = execFileSync('oathtool', args, { encoding: 'utf8' }).trim();
   assert.match(out, /^[0-9]{6}$/, `oathtool printed ${JSON.stringify(out)}`);
   return out;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An authenticator app made of oathtool, on the real clock. The server accepts the current step and
+ * one either side, and never a step at or before the last one accepted; so each code is for the step
+ * after the last used (at least the current one), which stays valid even if a step boundary passes
+ * before the server checks it. When that step is more than one ahead, wait until it is not.
+ */
+export class Authenticator {
+  private last = -Infinity;
+  constructor(readonly secret: string) {}
+
+  codeAt(step: number): string {
+    return oathtool(this.secret, step * STEP_MS);
+  }
+
+  async next(): Promise<string> {
+    const want = Math.max(stepOf(Date.now()), this.last + 1);
+    while (want > stepOf(Date.now()) + 1) await sleep(250);
+    this.last = want;
+    return this.codeAt(want);
+  }
+
+  /** A 6-digit code that is none of the codes the server would accept right now. */
+  wrongCode(): string {
+    const now = stepOf(Date.now());
+    const valid = new Set([-2, -1, 0, 1, 2].map((d) => this.codeAt(now + d)));
+    return ['000000', '123456', '999999'].find((c) => !valid.has(c))!;
+  }
 }
 
 /** The base32 secret of an otpauth:// URI, read as an authenticator app reads it. */
@@ -82,6 +115,28 @@ export async function signupWithTwoFactor(server: TestServer, clock: Clock, emai
   assert.equal(r.status, 201, r.text);
   const { secret, recoveryCodes } = await enableTwoFactor(client, clock);
   return { email, password: PASSWORD, secret, recoveryCodes, client };
+}
+
+/**
+ * For a describe block: a server over a fresh `kind` database on `clock`, and one account with 2FA
+ * on (signupWithTwoFactor), made before the block's tests and closed after them. `server` and
+ * `user` are there from the block's first `before` hook on.
+ */
+export function twoFactorSuite(
+  kind: DbKind,
+  clock: Clock,
+  email: string,
+  opts: { env?: Record<string, string> } = {},
+): { readonly server: TestServer; readonly user: TwoFactorUser } {
+  const suite = {} as { server: TestServer; user: TwoFactorUser };
+  before(async () => {
+    suite.server = await startTestServer(kind, { clock, env: opts.env });
+    suite.user = await signupWithTwoFactor(suite.server, clock, email);
+  });
+  after(async () => {
+    await suite.server?.close();
+  });
+  return suite;
 }
 
 /** The password step; asserts that a second factor is asked for. */

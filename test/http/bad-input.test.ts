@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { manualClock } from '../../src/core/clock.js';
-import type { Answer, Client } from '../helpers/client.js';
+import { assertJsonError, type Answer, type Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { snapshotTables } from '../helpers/snapshot.js';
@@ -9,16 +9,6 @@ import { snapshotTables } from '../helpers/snapshot.js';
 const EMAIL = 'bad-input@example.com';
 const PASSWORD = 'correct horse battery';
 const JSON_TYPE = { 'content-type': 'application/json' };
-
-function assertJsonError(r: Answer, what: string, status?: number): void {
-  assert.ok(r.status >= 400 && r.status < 500, `${what}: expected a 4xx, got ${r.status} ${r.text.slice(0, 300)}`);
-  if (status !== undefined) assert.equal(r.status, status, `${what}: ${r.text.slice(0, 300)}`);
-  assert.match(r.headers.get('content-type') ?? '', /application\/json/, what);
-  assert.deepEqual(Object.keys(r.json), ['error'], what);
-  assert.deepEqual(Object.keys(r.json.error).sort(), ['code', 'message'], what);
-  assert.match(r.json.error.code, /^[a-z][a-z0-9_]*$/, what);
-  assert.ok(r.json.error.message.length > 0, what);
-}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Schema = any;

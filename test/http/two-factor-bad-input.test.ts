@@ -1,33 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Kysely } from 'kysely';
+import { before, describe, test } from 'node:test';
 import { manualClock } from '../../src/core/clock.js';
-import type { Answer, Client } from '../helpers/client.js';
+import { assertJsonError, type Answer, type Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
-import { API, PASSWORD, codeAt, nextStep, pendingLogin, signupWithTwoFactor, totpLogin, type TwoFactorUser } from '../helpers/totp.js';
+import { snapshotTables } from '../helpers/snapshot.js';
+import { API, PASSWORD, codeAt, nextStep, pendingLogin, totpLogin, twoFactorSuite } from '../helpers/totp.js';
 
 const JSON_TYPE = { 'content-type': 'application/json' };
-
-/** Every row of every table, in a stable order: equal snapshots mean nothing was written. */
-async function snapshot(db: Kysely<unknown>): Promise<Record<string, string[]>> {
-  const out: Record<string, string[]> = {};
-  for (const t of (await db.introspection.getTables()).map((x) => x.name).sort()) {
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const rows = await (db as Kysely<any>).selectFrom(t).selectAll().execute();
-    out[t] = rows.map((r) => JSON.stringify(r, Object.keys(r).sort())).sort();
-  }
-  return out;
-}
-
-function assertJsonError(r: Answer, what: string, status?: number): void {
-  assert.ok(r.status >= 400 && r.status < 500, `${what}: expected a 4xx, got ${r.status} ${r.text.slice(0, 300)}`);
-  if (status !== undefined) assert.equal(r.status, status, `${what}: ${r.text.slice(0, 300)}`);
-  assert.match(r.headers.get('content-type') ?? '', /application\/json/, what);
-  assert.deepEqual(Object.keys(r.json), ['error'], what);
-  assert.match(r.json.error.code, /^[a-z][a-z0-9_]*$/, what);
-  assert.ok(r.json.error.message.length > 0, what);
-}
 
 /** Raw JSON text, so that arrays, strings, null and invalid JSON can be sent as they are. */
 const raw = (v: unknown) => (typeof v === 'string' && v.startsWith('RAW:') ? v.slice(4) : JSON.stringify(v));
@@ -36,32 +15,26 @@ for (const { kind, skip } of databaseKinds()) {
   describe(`bad input on the two-factor routes changes nothing (${kind})`, { skip }, () => {
     // A still clock: nothing legitimately writes (session touch, new steps) between two snapshots.
     const clock = manualClock();
-    let server: TestServer;
-    let user: TwoFactorUser;
+    const suite = twoFactorSuite(kind, clock, 'bad-2fa@example.com');
     let fresh: Client;
     let pending: Client;
     let plain: Client;
     let deviceId: string;
     before(async () => {
-      server = await startTestServer(kind, { clock });
-      user = await signupWithTwoFactor(server, clock, 'bad-2fa@example.com');
-      await totpLogin(server, clock, user, { trustDevice: true });
-      fresh = (await totpLogin(server, clock, user)).client;
+      await totpLogin(suite.server, clock, suite.user, { trustDevice: true });
+      fresh = (await totpLogin(suite.server, clock, suite.user)).client;
       deviceId = ((await fresh.get(`${API}/me/trusted-devices`)).json as { id: string }[])[0]!.id;
-      pending = await pendingLogin(server, user);
-      plain = server.client();
+      pending = await pendingLogin(suite.server, suite.user);
+      plain = suite.server.client();
       assert.equal((await plain.post(`${API}/signup`, { email: 'bad-2fa-plain@example.com', password: PASSWORD })).status, 201);
       nextStep(clock);
     });
-    after(async () => {
-      await server?.close();
-    });
 
     async function refused(what: string, send: () => Promise<Answer>, status?: number): Promise<Answer> {
-      const before = await snapshot(server.ctx.db as Kysely<unknown>);
+      const before = await snapshotTables(suite.server.ctx.db);
       const r = await send();
       assertJsonError(r, what, status);
-      assert.deepEqual(await snapshot(server.ctx.db as Kysely<unknown>), before, `${what}: the database changed`);
+      assert.deepEqual(await snapshotTables(suite.server.ctx.db), before, `${what}: the database changed`);
       return r;
     }
 
@@ -81,7 +54,7 @@ for (const { kind, skip } of databaseKinds()) {
     }
 
     test('POST /login/two-factor', async () => {
-      const code = codeAt(user.secret, clock.now());
+      const code = codeAt(suite.user.secret, clock.now());
       await refuseAll(pending, 'POST', '/login/two-factor', [
         ['null body', null, 400],
         ['unknown field', { method: 'totp', code, admin: true }, 400],
@@ -93,7 +66,7 @@ for (const { kind, skip } of databaseKinds()) {
         ['code missing', { method: 'totp' }, 400],
         ['trustDevice is a string', { method: 'totp', code, trustDevice: 'yes' }, 400],
         ['NUL in the code', { method: 'totp', code: `${code.slice(0, 3)}\u0000${code.slice(3)}` }, 400],
-        ['NUL in a recovery code', { method: 'recovery_code', code: `${user.recoveryCodes[0]}\u0000` }, 400],
+        ['NUL in a recovery code', { method: 'recovery_code', code: `${suite.user.recoveryCodes[0]}\u0000` }, 400],
         ['a 129-character code', { method: 'totp', code: '1'.repeat(129) }, 400],
         ['a 10,000-character recovery code', { method: 'recovery_code', code: 'a'.repeat(10_000) }, 400],
         ['prototype pollution', `RAW:{"method":"totp","code":"${code}","__proto__":{"admin":true}}`, 400],
@@ -104,11 +77,11 @@ for (const { kind, skip } of databaseKinds()) {
       // The pending login is intact and the code unused.
       const ok = await pending.post(`${API}/login/two-factor`, { method: 'totp', code });
       assert.equal(ok.status, 200, ok.text);
-      pending = await pendingLogin(server, user);
+      pending = await pendingLogin(suite.server, suite.user);
     });
 
     test('POST /me/reauthenticate', async () => {
-      const code = codeAt(user.secret, clock.now());
+      const code = codeAt(suite.user.secret, clock.now());
       await refuseAll(fresh, 'POST', '/me/reauthenticate', [
         ['password missing', { method: 'totp', code }, 400],
         ['password is a number', { password: 12345678, method: 'totp', code }, 400],
@@ -159,7 +132,7 @@ for (const { kind, skip } of databaseKinds()) {
     test('POST /me/two-factor/recovery-codes takes no body; the codes stay', async () => {
       await refuseAll(fresh, 'POST', '/me/two-factor/recovery-codes', [['fields', { count: 1000 }, 400]]);
       const view = await fresh.get(`${API}/me/two-factor/recovery-codes`);
-      assert.deepEqual(view.json.codes.map((c: { code: string }) => c.code), user.recoveryCodes);
+      assert.deepEqual(view.json.codes.map((c: { code: string }) => c.code), suite.user.recoveryCodes);
     });
 
     test('DELETE /me/trusted-devices/:id with a bad id or a body', async () => {

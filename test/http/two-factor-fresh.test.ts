@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { manualClock } from '../../src/core/clock.js';
 import type { Answer, Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 import {
   API,
   PASSWORD,
@@ -13,11 +12,10 @@ import {
   logTypes,
   nextStep,
   rowsOf,
-  signupWithTwoFactor,
   totpLogin,
+  twoFactorSuite,
   userIdOf,
   wrongCode,
-  type TwoFactorUser,
 } from '../helpers/totp.js';
 
 const MIN = 60_000;
@@ -37,29 +35,23 @@ function sensitiveRoutes(c: Client, deviceId: string): [string, () => Promise<An
 for (const { kind, skip } of databaseKinds()) {
   describe(`fresh authentication for sensitive changes (${kind})`, { skip }, () => {
     const clock = manualClock();
-    let server: TestServer;
-    let user: TwoFactorUser;
+    const suite = twoFactorSuite(kind, clock, 'fresh@example.com');
     let deviceId: string;
     let device: Client;
     before(async () => {
-      server = await startTestServer(kind, { clock });
-      user = await signupWithTwoFactor(server, clock, 'fresh@example.com');
-      device = (await totpLogin(server, clock, user, { trustDevice: true })).client;
+      device = (await totpLogin(suite.server, clock, suite.user, { trustDevice: true })).client;
       deviceId = ((await device.get(`${API}/me/trusted-devices`)).json as { id: string }[])[0]!.id;
       await device.post(`${API}/logout`);
-    });
-    after(async () => {
-      await server?.close();
     });
 
     /** What the sensitive routes would change, to prove a refusal changed nothing. */
     async function state() {
-      const id = await userIdOf(server, user.email);
+      const id = await userIdOf(suite.server, suite.user.email);
       return {
-        totp: (await rowsOf(server, 'totp_credentials', id)).length,
-        codes: JSON.stringify(await rowsOf(server, 'recovery_codes', id)),
-        devices: (await rowsOf(server, 'trusted_devices', id)).length,
-        password: (await server.ctx.db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash,
+        totp: (await rowsOf(suite.server, 'totp_credentials', id)).length,
+        codes: JSON.stringify(await rowsOf(suite.server, 'recovery_codes', id)),
+        devices: (await rowsOf(suite.server, 'trusted_devices', id)).length,
+        password: (await suite.server.ctx.db.selectFrom('users').select('password_hash').where('id', '=', id).executeTakeFirstOrThrow()).password_hash,
       };
     }
 
@@ -72,7 +64,7 @@ for (const { kind, skip } of databaseKinds()) {
     }
 
     test('a full login is fresh for 10 minutes: at 9:59 allowed, after that 403 on every sensitive route', async () => {
-      const { client } = await totpLogin(server, clock, user);
+      const { client } = await totpLogin(suite.server, clock, suite.user);
       clock.advance(10 * MIN - 1000);
       assert.equal((await client.get(`${API}/me/two-factor/recovery-codes`)).status, 200, 'still fresh at 9:59');
       clock.advance(2000);
@@ -80,57 +72,57 @@ for (const { kind, skip } of databaseKinds()) {
     });
 
     test('a login that skipped the second factor on a trusted device is not fresh', async () => {
-      const r = await device.post(`${API}/login`, { email: user.email, password: user.password });
+      const r = await device.post(`${API}/login`, { email: suite.user.email, password: suite.user.password });
       assert.deepEqual(r.json, { status: 'ok' });
       await assertAllRefused(device, 'trusted-device login');
       await device.post(`${API}/logout`);
     });
 
     test('POST /me/reauthenticate: wrong password 401, wrong code 401, missing code 400; then password + code → 204 and fresh', async () => {
-      const { client } = await totpLogin(server, clock, user);
+      const { client } = await totpLogin(suite.server, clock, suite.user);
       clock.advance(11 * MIN);
       nextStep(clock);
-      const code = codeAt(user.secret, clock.now());
+      const code = codeAt(suite.user.secret, clock.now());
       const re = (body: unknown) => client.post(`${API}/me/reauthenticate`, body);
       assertError(await re({ password: 'not the password', method: 'totp', code }), 401, 'invalid_credentials', 'wrong password');
-      assertError(await re({ password: user.password, method: 'totp', code: wrongCode(user.secret, clock.now()) }), 401, 'invalid_code', 'wrong code');
-      assertError(await re({ password: user.password, method: 'recovery_code', code: 'aaaa-bbbb-cccc-dddd' }), 401, 'invalid_code', 'wrong recovery code');
-      for (const body of [{ password: user.password }, { password: user.password, method: 'totp' }, { password: user.password, code }]) {
+      assertError(await re({ password: suite.user.password, method: 'totp', code: wrongCode(suite.user.secret, clock.now()) }), 401, 'invalid_code', 'wrong code');
+      assertError(await re({ password: suite.user.password, method: 'recovery_code', code: 'aaaa-bbbb-cccc-dddd' }), 401, 'invalid_code', 'wrong recovery code');
+      for (const body of [{ password: suite.user.password }, { password: suite.user.password, method: 'totp' }, { password: suite.user.password, code }]) {
         const r = await re(body);
         assert.equal(r.status, 400, `${JSON.stringify(Object.keys(body))}: ${r.text}`);
       }
       assertError(await client.get(`${API}/me/two-factor/recovery-codes`), 403, 'reauthentication_required', 'still not fresh');
 
-      const ok = await re({ password: user.password, method: 'totp', code });
+      const ok = await re({ password: suite.user.password, method: 'totp', code });
       assert.equal(ok.status, 204, ok.text);
       assert.equal(ok.text, '');
       assert.equal((await client.get(`${API}/me/two-factor/recovery-codes`)).status, 200);
       assert.ok((await logTypes(client)).includes('reauthenticated'));
       // The code was used by the reauthentication.
-      assertError(await re({ password: user.password, method: 'totp', code }), 401, 'invalid_code', 'replay');
+      assertError(await re({ password: suite.user.password, method: 'totp', code }), 401, 'invalid_code', 'replay');
 
       // A recovery code is a valid proof too, and is used up.
       clock.advance(11 * MIN);
       assertError(await client.get(`${API}/me/two-factor/recovery-codes`), 403, 'reauthentication_required');
-      const rc = user.recoveryCodes[0]!;
-      assert.equal((await re({ password: user.password, method: 'recovery_code', code: rc })).status, 204);
+      const rc = suite.user.recoveryCodes[0]!;
+      assert.equal((await re({ password: suite.user.password, method: 'recovery_code', code: rc })).status, 204);
       const view = await client.get(`${API}/me/two-factor/recovery-codes`);
       assert.equal(view.status, 200);
       assert.equal(view.json.codes[0].used, true);
     });
 
     test('reauthenticating makes a trusted-device session fresh', async () => {
-      assert.deepEqual((await device.post(`${API}/login`, { email: user.email, password: user.password })).json, { status: 'ok' });
+      assert.deepEqual((await device.post(`${API}/login`, { email: suite.user.email, password: suite.user.password })).json, { status: 'ok' });
       assertError(await device.get(`${API}/me/two-factor/recovery-codes`), 403, 'reauthentication_required');
       nextStep(clock);
-      const r = await device.post(`${API}/me/reauthenticate`, { password: user.password, method: 'totp', code: codeAt(user.secret, clock.now()) });
+      const r = await device.post(`${API}/me/reauthenticate`, { password: suite.user.password, method: 'totp', code: codeAt(suite.user.secret, clock.now()) });
       assert.equal(r.status, 204, r.text);
       assert.equal((await device.get(`${API}/me/two-factor/recovery-codes`)).status, 200);
       await device.post(`${API}/logout`);
     });
 
     test('without 2FA: the password alone reauthenticates; confirming a new factor makes the session fresh', async () => {
-      const c = server.client();
+      const c = suite.server.client();
       assert.equal((await c.post(`${API}/signup`, { email: 'fresh-no-2fa@example.com', password: PASSWORD })).status, 201);
       clock.advance(11 * MIN);
       assertError(
@@ -148,11 +140,11 @@ for (const { kind, skip } of databaseKinds()) {
     });
 
     test('a pending login cannot reauthenticate', async () => {
-      const c = server.client();
-      assert.equal((await c.post(`${API}/login`, { email: user.email, password: user.password })).json.status, 'two_factor_required');
+      const c = suite.server.client();
+      assert.equal((await c.post(`${API}/login`, { email: suite.user.email, password: suite.user.password })).json.status, 'two_factor_required');
       nextStep(clock);
       assertError(
-        await c.post(`${API}/me/reauthenticate`, { password: user.password, method: 'totp', code: codeAt(user.secret, clock.now()) }),
+        await c.post(`${API}/me/reauthenticate`, { password: suite.user.password, method: 'totp', code: codeAt(suite.user.secret, clock.now()) }),
         401,
         'unauthenticated',
       );

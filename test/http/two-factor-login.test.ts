@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { manualClock } from '../../src/core/clock.js';
 import type { Answer, Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import {
   API,
   STEP_MS,
@@ -15,8 +15,8 @@ import {
   pendingLogin,
   signupWithTwoFactor,
   stepOf,
+  twoFactorSuite,
   wrongCode,
-  type TwoFactorUser,
 } from '../helpers/totp.js';
 
 const COOKIE = 'twofold_session';
@@ -42,22 +42,14 @@ function assertExactlyOneSuccess(answers: Answer[], allowed: string[]): void {
 for (const { kind, skip } of databaseKinds()) {
   describe(`login with a second factor (${kind})`, { skip }, () => {
     const clock = manualClock();
-    let server: TestServer;
-    let user: TwoFactorUser;
-    before(async () => {
-      server = await startTestServer(kind, { clock });
-      user = await signupWithTwoFactor(server, clock, 'login-2fa@example.com');
-    });
-    after(async () => {
-      await server?.close();
-    });
+    const suite = twoFactorSuite(kind, clock, 'login-2fa@example.com');
 
     const twoFactor = (c: Client, code: string, extra: Record<string, unknown> = {}) =>
       c.post(`${API}/login/two-factor`, { method: 'totp', code, ...extra });
 
     test('POST /login answers two_factor_required with the methods, and a pending session cookie', async () => {
-      const c = server.client();
-      const r = await c.post(`${API}/login`, { email: user.email, password: user.password });
+      const c = suite.server.client();
+      const r = await c.post(`${API}/login`, { email: suite.user.email, password: suite.user.password });
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.json, { status: 'two_factor_required', methods: ['totp', 'recovery_code'] });
       const line = r.headers.getSetCookie().find((l) => l.startsWith(`${COOKIE}=`));
@@ -67,7 +59,7 @@ for (const { kind, skip } of databaseKinds()) {
     });
 
     test('a pending login reaches nothing but the second-factor routes (401 unauthenticated)', async () => {
-      const c = await pendingLogin(server, user);
+      const c = await pendingLogin(suite.server, suite.user);
       const attempts: [string, () => Promise<Answer>][] = [
         ['GET /me', () => c.get(`${API}/me`)],
         ['GET /me/security-log', () => c.get(`${API}/me/security-log`)],
@@ -78,59 +70,59 @@ for (const { kind, skip } of databaseKinds()) {
         ['POST recovery codes', () => c.post(`${API}/me/two-factor/recovery-codes`)],
         ['GET trusted devices', () => c.get(`${API}/me/trusted-devices`)],
         ['DELETE trusted device', () => c.delete(`${API}/me/trusted-devices/abc`)],
-        ['DELETE two-factor', () => c.delete(`${API}/me/two-factor`, { password: user.password })],
-        ['POST reauthenticate', () => c.post(`${API}/me/reauthenticate`, { password: user.password, method: 'totp', code: '123456' })],
-        ['POST password', () => c.post(`${API}/me/password`, { currentPassword: user.password, newPassword: 'another good passphrase' })],
+        ['DELETE two-factor', () => c.delete(`${API}/me/two-factor`, { password: suite.user.password })],
+        ['POST reauthenticate', () => c.post(`${API}/me/reauthenticate`, { password: suite.user.password, method: 'totp', code: '123456' })],
+        ['POST password', () => c.post(`${API}/me/password`, { currentPassword: suite.user.password, newPassword: 'another good passphrase' })],
       ];
       for (const [what, send] of attempts) assertError(await send(), 401, 'unauthenticated', what);
       assert.equal((await c.get(`${API}/me`)).status, 401);
       // Nothing was changed by those attempts.
-      assert.deepEqual((await user.client.get(`${API}/me`)).json.twoFactor, { enabled: true, methods: ['totp', 'recovery_code'], recoveryCodesRemaining: 10 });
+      assert.deepEqual((await suite.user.client.get(`${API}/me`)).json.twoFactor, { enabled: true, methods: ['totp', 'recovery_code'], recoveryCodesRemaining: 10 });
       // The pending login itself still works.
       nextStep(clock);
-      assert.equal((await twoFactor(c, codeAt(user.secret, clock.now()))).status, 200);
+      assert.equal((await twoFactor(c, codeAt(suite.user.secret, clock.now()))).status, 200);
       assert.equal((await c.get(`${API}/me`)).status, 200);
     });
 
     test('a pending login lives 5 minutes: at 4:59 it completes, at 5:01 → 401 no_pending_login', async () => {
       nextStep(clock);
-      const early = await pendingLogin(server, user);
-      const late = await pendingLogin(server, user);
+      const early = await pendingLogin(suite.server, suite.user);
+      const late = await pendingLogin(suite.server, suite.user);
       clock.advance(5 * 60_000 - 1000);
-      assert.equal((await twoFactor(early, codeAt(user.secret, clock.now()))).status, 200);
+      assert.equal((await twoFactor(early, codeAt(suite.user.secret, clock.now()))).status, 200);
       clock.advance(2000);
       nextStep(clock);
-      assertError(await twoFactor(late, codeAt(user.secret, clock.now())), 401, 'no_pending_login');
+      assertError(await twoFactor(late, codeAt(suite.user.secret, clock.now())), 401, 'no_pending_login');
       assert.equal((await late.get(`${API}/me`)).status, 401);
       // The code was not used up by the expired login.
-      const fresh = await pendingLogin(server, user);
-      assert.equal((await twoFactor(fresh, codeAt(user.secret, clock.now()))).status, 200);
+      const fresh = await pendingLogin(suite.server, suite.user);
+      assert.equal((await twoFactor(fresh, codeAt(suite.user.secret, clock.now()))).status, 200);
     });
 
     test('POST /login/two-factor without a pending login → 401 no_pending_login', async () => {
       nextStep(clock);
-      const code = codeAt(user.secret, clock.now());
-      assertError(await twoFactor(server.client(), code), 401, 'no_pending_login', 'no cookie');
-      assertError(await twoFactor(withToken(server, 'A'.repeat(43)), code), 401, 'no_pending_login', 'unknown token');
-      assertError(await twoFactor(user.client, code), 401, 'no_pending_login', 'a full session is not a pending login');
+      const code = codeAt(suite.user.secret, clock.now());
+      assertError(await twoFactor(suite.server.client(), code), 401, 'no_pending_login', 'no cookie');
+      assertError(await twoFactor(withToken(suite.server, 'A'.repeat(43)), code), 401, 'no_pending_login', 'unknown token');
+      assertError(await twoFactor(suite.user.client, code), 401, 'no_pending_login', 'a full session is not a pending login');
       // The code is still good for a real pending login (no attempt was spent).
-      const p = await pendingLogin(server, user);
+      const p = await pendingLogin(suite.server, suite.user);
       assert.equal((await twoFactor(p, code)).status, 200);
     });
 
     test('success issues a new session token; the pending token is dead', async () => {
-      const c = await pendingLogin(server, user);
+      const c = await pendingLogin(suite.server, suite.user);
       const pendingToken = c.cookies.get(COOKIE)!;
       nextStep(clock);
-      const r = await twoFactor(c, codeAt(user.secret, clock.now()));
+      const r = await twoFactor(c, codeAt(suite.user.secret, clock.now()));
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.json, { status: 'ok' });
       const token = c.cookies.get(COOKIE)!;
       assert.notEqual(token, pendingToken);
-      assert.equal((await withToken(server, token).get(`${API}/me`)).status, 200);
-      assert.equal((await withToken(server, pendingToken).get(`${API}/me`)).status, 401);
+      assert.equal((await withToken(suite.server, token).get(`${API}/me`)).status, 200);
+      assert.equal((await withToken(suite.server, pendingToken).get(`${API}/me`)).status, 401);
       nextStep(clock);
-      assertError(await twoFactor(withToken(server, pendingToken), codeAt(user.secret, clock.now())), 401, 'no_pending_login');
+      assertError(await twoFactor(withToken(suite.server, pendingToken), codeAt(suite.user.secret, clock.now())), 401, 'no_pending_login');
       const types = await logTypes(c);
       assert.equal(types[0], 'login');
     });
@@ -139,15 +131,15 @@ for (const { kind, skip } of databaseKinds()) {
       nextStep(clock);
       clock.advance(10 * STEP_MS);
       const t = stepOf(clock.now());
-      const code = (s: number) => codeForStep(user.secret, s);
+      const code = (s: number) => codeForStep(suite.user.secret, s);
 
-      const a = await pendingLogin(server, user);
+      const a = await pendingLogin(suite.server, suite.user);
       assert.equal((await twoFactor(a, code(t - 1))).status, 200, 'T−1 accepted');
 
-      const b = await pendingLogin(server, user);
+      const b = await pendingLogin(suite.server, suite.user);
       assert.equal((await twoFactor(b, code(t + 1))).status, 200, 'T+1 accepted');
 
-      const c = await pendingLogin(server, user);
+      const c = await pendingLogin(suite.server, suite.user);
       assertError(await twoFactor(c, code(t + 1)), 401, 'invalid_code', 'replay of T+1');
       assertError(await twoFactor(c, code(t)), 401, 'invalid_code', 'T after T+1 (an older step)');
       assertError(await twoFactor(c, code(t - 1)), 401, 'invalid_code', 'T−1 after T+1');
@@ -158,7 +150,7 @@ for (const { kind, skip } of databaseKinds()) {
       assertError(await twoFactor(c, code(t2 - 2)), 401, 'invalid_code', "T'−2");
       assert.equal((await twoFactor(c, code(t2))).status, 200, "T' accepted (resets the failure count)");
 
-      const d = await pendingLogin(server, user);
+      const d = await pendingLogin(suite.server, suite.user);
       assertError(await twoFactor(d, code(t2 + 2)), 401, 'invalid_code', "T'+2");
       assertError(await twoFactor(d, code(t2)), 401, 'invalid_code', "replay of T'");
       clock.advance(STEP_MS);
@@ -166,14 +158,14 @@ for (const { kind, skip } of databaseKinds()) {
 
       // Codes with the spacing apps show are accepted.
       nextStep(clock);
-      const e = await pendingLogin(server, user);
-      const spaced = codeAt(user.secret, clock.now()).replace(/^(\d{3})(\d{3})$/, '$1 $2');
+      const e = await pendingLogin(suite.server, suite.user);
+      const spaced = codeAt(suite.user.secret, clock.now()).replace(/^(\d{3})(\d{3})$/, '$1 $2');
       assert.equal((await twoFactor(e, spaced)).status, 200);
     });
 
     test(`${CONCURRENT} concurrent requests with one code over ${CONCURRENT} pending logins → exactly one 200`, async () => {
-      const u = await signupWithTwoFactor(server, clock, 'race-sessions@example.com');
-      const clients = await Promise.all(Array.from({ length: CONCURRENT }, () => pendingLogin(server, u)));
+      const u = await signupWithTwoFactor(suite.server, clock, 'race-sessions@example.com');
+      const clients = await Promise.all(Array.from({ length: CONCURRENT }, () => pendingLogin(suite.server, u)));
       nextStep(clock);
       const code = codeAt(u.secret, clock.now());
       const answers = await Promise.all(clients.map((c) => twoFactor(c, code)));
@@ -185,8 +177,8 @@ for (const { kind, skip } of databaseKinds()) {
     });
 
     test(`${CONCURRENT} concurrent requests with one code on one pending login → exactly one 200`, async () => {
-      const u = await signupWithTwoFactor(server, clock, 'race-one-session@example.com');
-      const c = await pendingLogin(server, u);
+      const u = await signupWithTwoFactor(suite.server, clock, 'race-one-session@example.com');
+      const c = await pendingLogin(suite.server, u);
       nextStep(clock);
       const code = codeAt(u.secret, clock.now());
       const answers = await Promise.all(Array.from({ length: CONCURRENT }, () => twoFactor(c, code)));
@@ -195,10 +187,10 @@ for (const { kind, skip } of databaseKinds()) {
 
     test('a wrong code keeps the login pending; the right one then completes it', async () => {
       nextStep(clock);
-      const c = await pendingLogin(server, user);
-      assertError(await twoFactor(c, wrongCode(user.secret, clock.now())), 401, 'invalid_code');
+      const c = await pendingLogin(suite.server, suite.user);
+      assertError(await twoFactor(c, wrongCode(suite.user.secret, clock.now())), 401, 'invalid_code');
       assert.equal((await c.get(`${API}/me`)).status, 401);
-      assert.equal((await twoFactor(c, codeAt(user.secret, clock.now()))).status, 200);
+      assert.equal((await twoFactor(c, codeAt(suite.user.secret, clock.now()))).status, 200);
       assert.equal((await c.get(`${API}/me`)).status, 200);
     });
   });

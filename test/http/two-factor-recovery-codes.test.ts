@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { manualClock } from '../../src/core/clock.js';
 import type { Answer, Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import type { TestServer } from '../helpers/server.js';
 import {
   API,
   assertError,
@@ -12,8 +12,8 @@ import {
   rowsOf,
   signupWithTwoFactor,
   totpLogin,
+  twoFactorSuite,
   userIdOf,
-  type TwoFactorUser,
 } from '../helpers/totp.js';
 
 const ISSUER = 'Acme Login';
@@ -41,20 +41,14 @@ async function assertNotInClear(server: TestServer, userId: string, codes: strin
 for (const { kind, skip } of databaseKinds()) {
   describe(`recovery codes (${kind})`, { skip }, () => {
     const clock = manualClock(Date.UTC(2026, 2, 14, 9, 30));
-    let server: TestServer;
-    let user: TwoFactorUser;
+    const suite = twoFactorSuite(kind, clock, 'recovery@example.com', { env: { TWOFOLD_ISSUER: ISSUER } });
     let fresh: Client;
-    before(async () => {
-      server = await startTestServer(kind, { clock, env: { TWOFOLD_ISSUER: ISSUER } });
-      user = await signupWithTwoFactor(server, clock, 'recovery@example.com');
-      fresh = user.client;
-    });
-    after(async () => {
-      await server?.close();
+    before(() => {
+      fresh = suite.user.client;
     });
 
     test('input is case-insensitive and ignores spaces and dashes; each code works once; the answer says how many remain', async () => {
-      const [c0, c1, c2] = user.recoveryCodes as [string, string, string];
+      const [c0, c1, c2] = suite.user.recoveryCodes as [string, string, string];
       const variants: [string, string][] = [
         [c0, `  ${c0.toUpperCase().replace(/-/g, ' ')}  `],
         [c1, c1.replace(/-/g, '')],
@@ -62,7 +56,7 @@ for (const { kind, skip } of databaseKinds()) {
       ];
       let remaining = 10;
       for (const [, typed] of variants) {
-        const c = await pendingLogin(server, user);
+        const c = await pendingLogin(suite.server, suite.user);
         const r = await recoveryLogin(c, typed);
         assert.equal(r.status, 200, `${typed}: ${r.text}`);
         remaining--;
@@ -70,11 +64,11 @@ for (const { kind, skip } of databaseKinds()) {
         assert.equal((await c.get(`${API}/me`)).json.twoFactor.recoveryCodesRemaining, remaining);
       }
       // Used codes, in any spelling, are refused (3 failures: below the lock).
-      const c = await pendingLogin(server, user);
+      const c = await pendingLogin(suite.server, suite.user);
       for (const [code, typed] of variants) {
         assertError(await recoveryLogin(c, typed === code ? code.toUpperCase() : code), 401, 'invalid_code', code);
       }
-      const ok = await recoveryLogin(c, user.recoveryCodes[3]!);
+      const ok = await recoveryLogin(c, suite.user.recoveryCodes[3]!);
       assert.equal(ok.status, 200, ok.text);
       assert.equal(ok.json.recoveryCodesRemaining, 6);
       const types = await logTypes(c);
@@ -88,7 +82,7 @@ for (const { kind, skip } of databaseKinds()) {
       assert.equal(r.json.codes.length, 10);
       assert.deepEqual(
         r.json.codes.map((c: { code: string }) => c.code),
-        user.recoveryCodes,
+        suite.user.recoveryCodes,
       );
       assert.deepEqual(
         r.json.codes.map((c: { used: boolean }) => c.used),
@@ -106,17 +100,17 @@ for (const { kind, skip } of databaseKinds()) {
       assert.match(disposition, /^attachment\b/);
       assert.match(disposition, /filename="?twofold-recovery-codes\.txt"?/);
       assert.ok(r.text.includes(ISSUER), 'issuer');
-      assert.ok(r.text.includes(user.email), 'account');
+      assert.ok(r.text.includes(suite.user.email), 'account');
       assert.ok(r.text.includes('2026-03-14'), 'date');
-      for (const code of user.recoveryCodes) assert.ok(r.text.includes(code), `code ${code}`);
+      for (const code of suite.user.recoveryCodes) assert.ok(r.text.includes(code), `code ${code}`);
       // The used ones are told apart from the unused.
       const lineOf = (code: string) => r.text.split('\n').find((l) => l.includes(code))!;
-      assert.notEqual(lineOf(user.recoveryCodes[0]!).trim(), user.recoveryCodes[0], 'a used code is marked');
-      assert.equal(lineOf(user.recoveryCodes[9]!).trim(), user.recoveryCodes[9]);
+      assert.notEqual(lineOf(suite.user.recoveryCodes[0]!).trim(), suite.user.recoveryCodes[0], 'a used code is marked');
+      assert.equal(lineOf(suite.user.recoveryCodes[9]!).trim(), suite.user.recoveryCodes[9]);
     });
 
     test('codes are stored neither in plain text nor unencrypted', async () => {
-      const rows = await assertNotInClear(server, await userIdOf(server, user.email), user.recoveryCodes);
+      const rows = await assertNotInClear(suite.server, await userIdOf(suite.server, suite.user.email), suite.user.recoveryCodes);
       for (const row of rows) assert.ok(row.code_enc !== null, 'viewable mode keeps an encrypted copy');
     });
 
@@ -126,39 +120,39 @@ for (const { kind, skip } of databaseKinds()) {
       const codes: string[] = r.json.recoveryCodes;
       assert.equal(codes.length, 10);
       for (const code of codes) assert.match(code, CODE_SHAPE);
-      assert.equal(codes.filter((c) => user.recoveryCodes.includes(c)).length, 0);
+      assert.equal(codes.filter((c) => suite.user.recoveryCodes.includes(c)).length, 0);
       assert.ok((await logTypes(fresh)).includes('recovery_codes_regenerated'));
 
       const view = await fresh.get(`${API}/me/two-factor/recovery-codes`);
       assert.deepEqual(view.json.codes, codes.map((code) => ({ code, used: false })));
       assert.equal(view.json.remaining, 10);
 
-      const c = await pendingLogin(server, user);
-      for (const old of user.recoveryCodes.slice(4, 8)) assertError(await recoveryLogin(c, old), 401, 'invalid_code', 'old unused code');
+      const c = await pendingLogin(suite.server, suite.user);
+      for (const old of suite.user.recoveryCodes.slice(4, 8)) assertError(await recoveryLogin(c, old), 401, 'invalid_code', 'old unused code');
       const ok = await recoveryLogin(c, codes[5]!);
       assert.equal(ok.status, 200, ok.text);
       assert.equal(ok.json.recoveryCodesRemaining, 9);
-      await assertNotInClear(server, await userIdOf(server, user.email), codes);
-      user.recoveryCodes = codes;
+      await assertNotInClear(suite.server, await userIdOf(suite.server, suite.user.email), codes);
+      suite.user.recoveryCodes = codes;
     });
 
     test('a recovery-code login revokes every trusted device of the account', async () => {
       const ua = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0' };
-      const device = server.client(ua);
-      await totpLogin(server, clock, user, { client: device, trustDevice: true });
-      const other = server.client();
-      await totpLogin(server, clock, user, { client: other, trustDevice: true });
+      const device = suite.server.client(ua);
+      await totpLogin(suite.server, clock, suite.user, { client: device, trustDevice: true });
+      const other = suite.server.client();
+      await totpLogin(suite.server, clock, suite.user, { client: other, trustDevice: true });
       assert.equal((await device.get(`${API}/me/trusted-devices`)).json.length, 2);
       await device.post(`${API}/logout`);
-      assert.deepEqual((await device.post(`${API}/login`, { email: user.email, password: user.password })).json, { status: 'ok' }, 'trusted');
+      assert.deepEqual((await device.post(`${API}/login`, { email: suite.user.email, password: suite.user.password })).json, { status: 'ok' }, 'trusted');
       await device.post(`${API}/logout`);
 
-      const lost = await pendingLogin(server, user);
-      const r = await recoveryLogin(lost, user.recoveryCodes[0]!);
+      const lost = await pendingLogin(suite.server, suite.user);
+      const r = await recoveryLogin(lost, suite.user.recoveryCodes[0]!);
       assert.equal(r.status, 200, r.text);
       assert.deepEqual((await lost.get(`${API}/me/trusted-devices`)).json, []);
-      assert.equal((await rowsOf(server, 'trusted_devices', await userIdOf(server, user.email))).length, 0);
-      const again = await device.post(`${API}/login`, { email: user.email, password: user.password });
+      assert.equal((await rowsOf(suite.server, 'trusted_devices', await userIdOf(suite.server, suite.user.email))).length, 0);
+      const again = await device.post(`${API}/login`, { email: suite.user.email, password: suite.user.password });
       assert.equal(again.json.status, 'two_factor_required', 'the device is no longer trusted');
       const types = await logTypes(lost);
       assert.ok(types.includes('recovery_code_used'));
@@ -166,8 +160,8 @@ for (const { kind, skip } of databaseKinds()) {
     });
 
     test(`${CONCURRENT} concurrent logins with one recovery code → exactly one 200`, async () => {
-      const u = await signupWithTwoFactor(server, clock, 'recovery-race@example.com');
-      const clients = await Promise.all(Array.from({ length: CONCURRENT }, () => pendingLogin(server, u)));
+      const u = await signupWithTwoFactor(suite.server, clock, 'recovery-race@example.com');
+      const clients = await Promise.all(Array.from({ length: CONCURRENT }, () => pendingLogin(suite.server, u)));
       const answers: Answer[] = await Promise.all(clients.map((c) => recoveryLogin(c, u.recoveryCodes[0]!)));
       const ok = answers.filter((a) => a.status === 200);
       assert.equal(ok.length, 1, answers.map((a) => `${a.status} ${a.json?.error?.code ?? ''}`).join(', '));
@@ -175,65 +169,57 @@ for (const { kind, skip } of databaseKinds()) {
       for (const a of answers) {
         if (a.status !== 200) assert.ok(['invalid_code', 'too_many_attempts'].includes(a.json.error.code), a.text);
       }
-      const rows = await rowsOf(server, 'recovery_codes', await userIdOf(server, u.email));
+      const rows = await rowsOf(suite.server, 'recovery_codes', await userIdOf(suite.server, u.email));
       assert.equal(rows.filter((r) => r.used_at !== null).length, 1);
     });
 
     test(`${CONCURRENT} concurrent requests with one recovery code on one pending login → exactly one 200`, async () => {
-      const u = await signupWithTwoFactor(server, clock, 'recovery-race-one@example.com');
-      const c = await pendingLogin(server, u);
+      const u = await signupWithTwoFactor(suite.server, clock, 'recovery-race-one@example.com');
+      const c = await pendingLogin(suite.server, u);
       const answers = await Promise.all(Array.from({ length: CONCURRENT }, () => recoveryLogin(c, u.recoveryCodes[1]!)));
       assert.equal(answers.filter((a) => a.status === 200).length, 1, answers.map((a) => `${a.status} ${a.json?.error?.code ?? ''}`).join(', '));
-      const rows = await rowsOf(server, 'recovery_codes', await userIdOf(server, u.email));
+      const rows = await rowsOf(suite.server, 'recovery_codes', await userIdOf(suite.server, u.email));
       assert.equal(rows.filter((r) => r.used_at !== null).length, 1);
     });
   });
 
   describe(`recovery codes in hashed mode (${kind})`, { skip }, () => {
     const clock = manualClock();
-    let server: TestServer;
-    let user: TwoFactorUser;
-    before(async () => {
-      server = await startTestServer(kind, { clock, env: { TWOFOLD_RECOVERY_CODES: 'hashed' } });
-      user = await signupWithTwoFactor(server, clock, 'hashed@example.com');
-    });
-    after(async () => {
-      await server?.close();
-    });
+    const suite = twoFactorSuite(kind, clock, 'hashed@example.com', { env: { TWOFOLD_RECOVERY_CODES: 'hashed' } });
 
     test('confirm still returns 10 codes; only keyed hashes are stored', async () => {
-      assert.equal(user.recoveryCodes.length, 10);
-      for (const code of user.recoveryCodes) assert.match(code, CODE_SHAPE);
-      const rows = await assertNotInClear(server, await userIdOf(server, user.email), user.recoveryCodes);
+      assert.equal(suite.user.recoveryCodes.length, 10);
+      for (const code of suite.user.recoveryCodes) assert.match(code, CODE_SHAPE);
+      const rows = await assertNotInClear(suite.server, await userIdOf(suite.server, suite.user.email), suite.user.recoveryCodes);
       for (const row of rows) assert.equal(row.code_enc, null, 'no encrypted copy in hashed mode');
     });
 
     test('view and download → 409 codes_not_viewable', async () => {
       for (const path of ['/me/two-factor/recovery-codes', '/me/two-factor/recovery-codes.txt']) {
-        const r: Answer = await user.client.get(API + path);
+        const r: Answer = await suite.user.client.get(API + path);
         assertError(r, 409, 'codes_not_viewable', path);
-        assert.ok(!user.recoveryCodes.some((c) => r.text.includes(c)));
+        assert.ok(!suite.user.recoveryCodes.some((c) => r.text.includes(c)));
       }
     });
 
     test('the codes still work, once each', async () => {
-      const c = await pendingLogin(server, user);
-      const r = await recoveryLogin(c, user.recoveryCodes[4]!.toUpperCase());
+      const c = await pendingLogin(suite.server, suite.user);
+      const r = await recoveryLogin(c, suite.user.recoveryCodes[4]!.toUpperCase());
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.recoveryCodesRemaining, 9);
-      const again = await pendingLogin(server, user);
-      assertError(await recoveryLogin(again, user.recoveryCodes[4]!), 401, 'invalid_code');
-      assert.equal((await recoveryLogin(again, user.recoveryCodes[5]!)).status, 200);
+      const again = await pendingLogin(suite.server, suite.user);
+      assertError(await recoveryLogin(again, suite.user.recoveryCodes[4]!), 401, 'invalid_code');
+      assert.equal((await recoveryLogin(again, suite.user.recoveryCodes[5]!)).status, 200);
     });
 
     test('regenerate returns 10 new codes, shown once; the old ones die', async () => {
-      const r = await user.client.post(`${API}/me/two-factor/recovery-codes`);
+      const r = await suite.user.client.post(`${API}/me/two-factor/recovery-codes`);
       assert.equal(r.status, 200, r.text);
       const codes: string[] = r.json.recoveryCodes;
       assert.equal(codes.length, 10);
-      await assertNotInClear(server, await userIdOf(server, user.email), codes);
-      const c = await pendingLogin(server, user);
-      assertError(await recoveryLogin(c, user.recoveryCodes[0]!), 401, 'invalid_code');
+      await assertNotInClear(suite.server, await userIdOf(suite.server, suite.user.email), codes);
+      const c = await pendingLogin(suite.server, suite.user);
+      assertError(await recoveryLogin(c, suite.user.recoveryCodes[0]!), 401, 'invalid_code');
       assert.equal((await recoveryLogin(c, codes[0]!)).status, 200);
     });
   });

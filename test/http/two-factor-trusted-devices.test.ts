@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { manualClock } from '../../src/core/clock.js';
 import type { Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
 import {
   API,
   assertError,
@@ -14,6 +13,7 @@ import {
   rowsOf,
   signupWithTwoFactor,
   totpLogin,
+  twoFactorSuite,
   userIdOf,
   type TwoFactorUser,
 } from '../helpers/totp.js';
@@ -26,37 +26,29 @@ const DAY = 24 * 60 * 60_000;
 for (const { kind, skip } of databaseKinds()) {
   describe(`trusted devices (${kind})`, { skip }, () => {
     const clock = manualClock();
-    let server: TestServer;
-    let user: TwoFactorUser;
-    before(async () => {
-      server = await startTestServer(kind, { clock });
-      user = await signupWithTwoFactor(server, clock, 'devices@example.com');
-    });
-    after(async () => {
-      await server?.close();
-    });
+    const suite = twoFactorSuite(kind, clock, 'devices@example.com');
 
-    const passwordLogin = (c: Client, u: { email: string; password: string } = user) => c.post(`${API}/login`, { email: u.email, password: u.password });
+    const passwordLogin = (c: Client, u: { email: string; password: string } = suite.user) => c.post(`${API}/login`, { email: u.email, password: u.password });
 
     /** A browser that went through a TOTP login with "trust this device"; logged out again. */
-    async function trustedBrowser(u: TwoFactorUser = user): Promise<Client> {
-      const { client } = await totpLogin(server, clock, u, { client: server.client(FIREFOX), trustDevice: true });
+    async function trustedBrowser(u: TwoFactorUser = suite.user): Promise<Client> {
+      const { client } = await totpLogin(suite.server, clock, u, { client: suite.server.client(FIREFOX), trustDevice: true });
       assert.ok(client.cookies.get(DEVICE));
       assert.equal((await client.post(`${API}/logout`)).status, 204);
       return client;
     }
 
     /** A fresh, fully authenticated session of the account (TOTP login). */
-    async function freshSession(u: TwoFactorUser = user): Promise<Client> {
-      return (await totpLogin(server, clock, u)).client;
+    async function freshSession(u: TwoFactorUser = suite.user): Promise<Client> {
+      return (await totpLogin(suite.server, clock, u)).client;
     }
 
     test('trustDevice: true sets a separate HttpOnly device cookie for 30 days; without it, none', async () => {
-      const plain = await totpLogin(server, clock, user);
+      const plain = await totpLogin(suite.server, clock, suite.user);
       assert.ok(!plain.answer.headers.getSetCookie().some((l) => l.startsWith(`${DEVICE}=`)));
       assert.equal(plain.client.cookies.get(DEVICE), undefined);
 
-      const { client, answer } = await totpLogin(server, clock, user, { client: server.client(FIREFOX), trustDevice: true });
+      const { client, answer } = await totpLogin(suite.server, clock, suite.user, { client: suite.server.client(FIREFOX), trustDevice: true });
       const line = answer.headers.getSetCookie().find((l) => l.startsWith(`${DEVICE}=`));
       assert.ok(line, 'a device cookie');
       assert.match(line, /HttpOnly/i);
@@ -67,7 +59,7 @@ for (const { kind, skip } of databaseKinds()) {
       assert.ok(token.length >= 43, '256-bit token');
       assert.notEqual(token, client.cookies.get(SESSION));
       // The token is stored hashed.
-      const rows = await rowsOf(server, 'trusted_devices', await userIdOf(server, user.email));
+      const rows = await rowsOf(suite.server, 'trusted_devices', await userIdOf(suite.server, suite.user.email));
       assert.ok(!JSON.stringify(rows).includes(token));
       assert.ok((await logTypes(client)).includes('device_trusted'));
     });
@@ -80,9 +72,9 @@ for (const { kind, skip } of databaseKinds()) {
       assert.equal((await device.get(`${API}/me`)).status, 200);
       assertError(await device.get(`${API}/me/two-factor/recovery-codes`), 403, 'reauthentication_required');
       // Without the cookie the same password login asks for the second factor.
-      assert.equal((await passwordLogin(server.client(FIREFOX))).json.status, 'two_factor_required');
+      assert.equal((await passwordLogin(suite.server.client(FIREFOX))).json.status, 'two_factor_required');
       // The wrong password is not helped by the device.
-      assertError(await device.post(`${API}/login`, { email: user.email, password: 'not the password' }), 401, 'invalid_credentials');
+      assertError(await device.post(`${API}/login`, { email: suite.user.email, password: 'not the password' }), 401, 'invalid_credentials');
     });
 
     test('valid 30 days from trusting: 1 minute before still trusted (use does not extend it), 1 minute after asked again', async () => {
@@ -103,15 +95,15 @@ for (const { kind, skip } of databaseKinds()) {
     });
 
     test('a device cookie of another account does not skip the second factor', async () => {
-      const other = await signupWithTwoFactor(server, clock, 'devices-other@example.com');
-      const device = await trustedBrowser(user);
+      const other = await signupWithTwoFactor(suite.server, clock, 'devices-other@example.com');
+      const device = await trustedBrowser(suite.user);
       const r = await passwordLogin(device, other);
       assert.equal(r.json.status, 'two_factor_required', 'the device was trusted by another account');
       // And the other way round: a copy of the token in another browser, for the other account.
-      const copy = server.client(FIREFOX);
+      const copy = suite.server.client(FIREFOX);
       copy.cookies.set(DEVICE, device.cookies.get(DEVICE)!);
       assert.equal((await passwordLogin(copy, other)).json.status, 'two_factor_required');
-      assert.deepEqual((await passwordLogin(copy, user)).json, { status: 'ok' }, 'still good for its own account');
+      assert.deepEqual((await passwordLogin(copy, suite.user)).json, { status: 'ok' }, 'still good for its own account');
     });
 
     test('listed with label, dates, lastUsedAt and current', async () => {
@@ -136,7 +128,7 @@ for (const { kind, skip } of databaseKinds()) {
       assert.ok(seen);
       assert.equal(seen.current, false);
       // Another account does not see it.
-      const other = await signupWithTwoFactor(server, clock, 'devices-list-other@example.com');
+      const other = await signupWithTwoFactor(suite.server, clock, 'devices-list-other@example.com');
       assert.ok(!((await other.client.get(`${API}/me/trusted-devices`)).json as { id: string }[]).some((x) => x.id === d.id));
     });
 
@@ -148,7 +140,7 @@ for (const { kind, skip } of databaseKinds()) {
       // The device's own session skipped the second factor: not fresh.
       assertError(await device.delete(`${API}/me/trusted-devices/${id}`), 403, 'reauthentication_required');
       nextStep(clock);
-      const re = await device.post(`${API}/me/reauthenticate`, { password: user.password, method: 'totp', code: codeAt(user.secret, clock.now()) });
+      const re = await device.post(`${API}/me/reauthenticate`, { password: suite.user.password, method: 'totp', code: codeAt(suite.user.secret, clock.now()) });
       assert.equal(re.status, 204, re.text);
       const del = await device.delete(`${API}/me/trusted-devices/${id}`);
       assert.equal(del.status, 204, del.text);
@@ -165,7 +157,7 @@ for (const { kind, skip } of databaseKinds()) {
       const device = await trustedBrowser();
       assert.deepEqual((await passwordLogin(device)).json, { status: 'ok' });
       const id = ((await device.get(`${API}/me/trusted-devices`)).json as { id: string; current: boolean }[]).find((d) => d.current)!.id;
-      const other = await signupWithTwoFactor(server, clock, 'devices-thief@example.com');
+      const other = await signupWithTwoFactor(suite.server, clock, 'devices-thief@example.com');
       assertError(await other.client.delete(`${API}/me/trusted-devices/${id}`), 404, 'not_found');
       assert.ok(((await device.get(`${API}/me/trusted-devices`)).json as { id: string }[]).some((d) => d.id === id));
     });
@@ -175,11 +167,11 @@ for (const { kind, skip } of databaseKinds()) {
       const s = await freshSession();
       assert.ok(((await s.get(`${API}/me/trusted-devices`)).json as unknown[]).length > 0);
       const newPassword = 'a brand new passphrase';
-      const r = await s.post(`${API}/me/password`, { currentPassword: user.password, newPassword });
+      const r = await s.post(`${API}/me/password`, { currentPassword: suite.user.password, newPassword });
       assert.equal(r.status, 204, r.text);
-      user.password = newPassword;
+      suite.user.password = newPassword;
       assert.deepEqual((await s.get(`${API}/me/trusted-devices`)).json, []);
-      assert.equal((await rowsOf(server, 'trusted_devices', await userIdOf(server, user.email))).length, 0);
+      assert.equal((await rowsOf(suite.server, 'trusted_devices', await userIdOf(suite.server, suite.user.email))).length, 0);
       assert.equal((await passwordLogin(device)).json.status, 'two_factor_required');
       const types = await logTypes(s);
       assert.ok(types.includes('password_changed'));
@@ -189,14 +181,14 @@ for (const { kind, skip } of databaseKinds()) {
     test('disable revokes every trusted device; after setting up again the old device is not trusted', async () => {
       const device = await trustedBrowser();
       const s = await freshSession();
-      const r = await s.delete(`${API}/me/two-factor`, { password: user.password });
+      const r = await s.delete(`${API}/me/two-factor`, { password: suite.user.password });
       assert.equal(r.status, 204, r.text);
-      assert.equal((await rowsOf(server, 'trusted_devices', await userIdOf(server, user.email))).length, 0);
+      assert.equal((await rowsOf(suite.server, 'trusted_devices', await userIdOf(suite.server, suite.user.email))).length, 0);
       assert.deepEqual((await s.get(`${API}/me/trusted-devices`)).json, []);
       nextStep(clock);
       const again = await enableTwoFactor(s, clock);
-      user.secret = again.secret;
-      user.recoveryCodes = again.recoveryCodes;
+      suite.user.secret = again.secret;
+      suite.user.recoveryCodes = again.recoveryCodes;
       assert.equal((await passwordLogin(device)).json.status, 'two_factor_required');
     });
   });
