@@ -101,7 +101,8 @@ export async function confirmPassword(ctx: Context, userId: string, password: st
   const user = await findUserById(ctx.db, userId);
   if (!user || !(await verifyPassword(user.passwordHash, password))) {
     await logEvent(ctx, userId, 'login_failed', meta, { reason: 'password', during });
-    throw invalidCredentials();
+    // The person is signed in and only typed a password: say that, not "email or password".
+    throw new AppError(401, 'invalid_credentials', 'That is not your password. Check it and try again.', {}, 'password');
   }
   return user;
 }
