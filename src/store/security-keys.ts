@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import { isUniqueViolation } from './errors.js';
 import type { Database } from './schema.js';
 
 export async function deleteUserSecurityKeys(db: Kysely<Database>, userId: string): Promise<number> {
@@ -53,9 +54,9 @@ export class SecurityKeyConflictError extends Error {
 }
 
 function uniqueViolation(err: unknown): 'name_taken' | 'credential_taken' | null {
-  const e = err as { code?: string; message?: string; constraint?: string };
+  if (!isUniqueViolation(err)) return null;
+  const e = err as { message?: string; constraint?: string };
   const text = `${e.constraint ?? ''} ${e.message ?? ''}`;
-  if (!(e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e.message ?? ''))) return null;
   // PostgreSQL names the constraint; SQLite lists the columns ("security_keys.user_id, security_keys.name").
   if (/security_keys_user_name|security_keys\.name/.test(text)) return 'name_taken';
   return 'credential_taken';

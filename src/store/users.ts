@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isUniqueViolation } from './errors.js';
 import type { Database } from './schema.js';
 
 export interface User {
@@ -25,11 +26,6 @@ function toUser(r: Row): User {
 
 export class EmailTakenError extends Error {
   override name = 'EmailTakenError';
-}
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || /UNIQUE constraint failed/.test(e.message ?? '');
 }
 
 /** Relies on the unique index, not a prior lookup, so two simultaneous signups cannot both win. */
@@ -67,7 +63,6 @@ export async function listUsers(db: Kysely<Database>): Promise<User[]> {
   return rows.map(toUser);
 }
 
-export { isUniqueViolation };
 
 export async function updatePasswordHash(db: Kysely<Database>, userId: string, passwordHash: string, now: number): Promise<void> {
   await db.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', userId).execute();
