@@ -4,6 +4,7 @@ import { systemClock, type Clock } from '../../src/core/clock.js';
 import { buildServer } from '../../src/http/server.js';
 import type { App } from '../../src/http/schemas.js';
 import { buildContext } from '../../src/service/build-context.js';
+import { openStore } from '../../src/store/db.js';
 import type { Context } from '../../src/service/context.js';
 import { Client } from './client.js';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases.js';
@@ -41,8 +42,11 @@ export async function startTestServer(
     ...(opts.publicHost ? { PUBLIC_URL: `http://localhost:${port}` } : {}),
     ...opts.env,
   };
-  const config = loadConfig(env, process.cwd());
-  const ctx = await buildContext(config, database.store, { clock: opts.clock ?? systemClock });
+  return listen(loadConfig(env, process.cwd()), database, port, opts.clock, () => database.drop());
+}
+
+async function listen(config: Config, database: TestDatabase, port: number, clock: Clock | undefined, cleanUp: () => Promise<void>): Promise<TestServer> {
+  const ctx = await buildContext(config, database.store, { clock: clock ?? systemClock });
   const app = await buildServer(ctx, { logger: false });
   await app.listen({ port, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -58,7 +62,17 @@ export async function startTestServer(
     client: (headers) => new Client(url, headers),
     async close() {
       await app.close();
-      await database.drop();
+      await cleanUp();
     },
   };
+}
+
+/**
+ * Another node of the same deployment: its own process state and its own database connection(s),
+ * the same database and TWOFOLD_SECRET as `first`. Close it before `first`, which drops the database.
+ */
+export async function startAnotherNode(first: TestServer, opts: { clock?: Clock } = {}): Promise<TestServer> {
+  const store = openStore(first.database.url);
+  const config = { ...first.config, port: 0 };
+  return listen(config, { ...first.database, store, drop: async () => {} }, 0, opts.clock, () => store.close());
 }
