@@ -13,6 +13,8 @@ export interface Config {
   databaseUrl: string;
   /** 32 bytes from TWOFOLD_SECRET; the root of every key used for data at rest. */
   secret: Buffer;
+  /** Earlier secrets, from TWOFOLD_SECRET_PREVIOUS: they only decrypt and find what they sealed. */
+  previousSecrets: Buffer[];
   publicUrl: URL;
   /** `scheme://host[:port]` of PUBLIC_URL, what a browser sends as `Origin`. */
   publicOrigin: string;
@@ -136,6 +138,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     host: env.HOST || '127.0.0.1',
     databaseUrl,
     secret: loadSecret(env, databaseUrl, cwd),
+    previousSecrets: (env.TWOFOLD_SECRET_PREVIOUS ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s, i) => decodeSecret(s, `TWOFOLD_SECRET_PREVIOUS (key ${i + 1})`)),
     publicUrl,
     publicOrigin: publicUrl.origin,
     secureCookies: publicUrl.protocol === 'https:',

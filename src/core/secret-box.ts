@@ -14,6 +14,8 @@ export interface SecretBox {
   decrypt(sealed: string, context: string): string;
   /** Keyed hash for finding a secret by value without storing it. */
   mac(purpose: string, value: string): string;
+  /** The keyed hash under the current key, then under each previous one: what a lookup may match. */
+  macs(purpose: string, value: string): string[];
 }
 
 interface Key {
@@ -28,6 +30,10 @@ function deriveKey(secret: Buffer): Key {
   const mac = Buffer.from(hkdfSync('sha256', secret, Buffer.alloc(0), 'twofold hmac-sha256 v1', 32));
   const id = createHash('sha256').update(enc).digest('base64url').slice(0, 8);
   return { id, enc, mac };
+}
+
+function macWith(k: Key, purpose: string, value: string): string {
+  return createHmac('sha256', k.mac).update(purpose).update('\u0000').update(value).digest('base64url');
 }
 
 export class DecryptError extends Error {
@@ -69,7 +75,10 @@ export function createSecretBox(current: Buffer, previous: Buffer[] = []): Secre
       }
     },
     mac(purpose, value) {
-      return createHmac('sha256', key.mac).update(purpose).update('\u0000').update(value).digest('base64url');
+      return macWith(key, purpose, value);
+    },
+    macs(purpose, value) {
+      return [...byId.values()].map((k) => macWith(k, purpose, value));
     },
   };
 }

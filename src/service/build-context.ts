@@ -14,7 +14,7 @@ export async function buildContext(config: Config, store: Store, opts: { clock?:
     db: store.db,
     clock: opts.clock ?? systemClock,
     random: opts.random ?? cryptoRandom,
-    box: createSecretBox(config.secret),
+    box: createSecretBox(config.secret, config.previousSecrets),
     policy: sessionPolicy(config.sessionIdleMs, config.sessionMaxMs),
     decoyVerify: await makeDecoyVerifier(),
   };

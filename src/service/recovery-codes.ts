@@ -10,6 +10,11 @@ export function recoveryCodeMac(ctx: Context, userId: string, normalized: string
   return ctx.box.mac('recovery-code', `${userId}:${normalized}`);
 }
 
+/** The hashes a typed code may be stored under: codes issued before a secret rotation still work. */
+export function recoveryCodeMacs(ctx: Context, userId: string, normalized: string): string[] {
+  return ctx.box.macs('recovery-code', `${userId}:${normalized}`);
+}
+
 const encContext = (userId: string, position: number) => `recovery-code:${userId}:${position}`;
 
 /** Makes a new set of 10, kills every old one, and returns the new codes for showing once. */

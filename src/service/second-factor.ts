@@ -7,7 +7,7 @@ import { acceptTotpStep, findTotp } from '../store/totp.js';
 import { twoFactorStatus } from '../store/two-factor-status.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
-import { recoveryCodeMac } from './recovery-codes.js';
+import { recoveryCodeMacs } from './recovery-codes.js';
 import { logEvent } from './security-log.js';
 import { MAX_FAILURES } from '../core/lockout.js';
 
@@ -76,7 +76,7 @@ export async function verifyGuessable(
       } else reason = result.reason;
     }
   } else {
-    ok = await consumeRecoveryCode(ctx.db, userId, recoveryCodeMac(ctx, userId, normalized), now);
+    ok = await consumeRecoveryCode(ctx.db, userId, recoveryCodeMacs(ctx, userId, normalized), now);
   }
 
   if (ok) {

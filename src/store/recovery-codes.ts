@@ -35,13 +35,16 @@ export async function listRecoveryCodes(db: Kysely<Database>, userId: string): P
   return rows.map((r) => ({ id: r.id, position: r.position, codeMac: r.code_mac, codeEnc: r.code_enc, usedAt: r.used_at, createdAt: r.created_at }));
 }
 
-/** Single use under any concurrency: only the request whose UPDATE flips used_at wins. */
-export async function consumeRecoveryCode(db: Kysely<Database>, userId: string, codeMac: string, now: number): Promise<boolean> {
+/**
+ * Single use under any concurrency: only the request whose UPDATE flips used_at wins. `codeMacs`
+ * are the code's keyed hashes under the current and any previous secret.
+ */
+export async function consumeRecoveryCode(db: Kysely<Database>, userId: string, codeMacs: string[], now: number): Promise<boolean> {
   const r = await db
     .updateTable('recovery_codes')
     .set({ used_at: now })
     .where('user_id', '=', userId)
-    .where('code_mac', '=', codeMac)
+    .where('code_mac', 'in', codeMacs)
     .where('used_at', 'is', null)
     .executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;

@@ -139,6 +139,7 @@ test('bad values are refused with the variable named', () => {
     [{ TWOFOLD_AUTH_RATE_LIMIT: '2.5' }, /TWOFOLD_AUTH_RATE_LIMIT/],
     [{ TWOFOLD_ISSUER: 'Acme:Login' }, /TWOFOLD_ISSUER/],
     [{ TWOFOLD_TRUST_PROXY: 'maybe' }, /TWOFOLD_TRUST_PROXY must be true or false/],
+    [{ TWOFOLD_SECRET_PREVIOUS: `${secret},dG9vIHNob3J0` }, /TWOFOLD_SECRET_PREVIOUS \(key 2\) must be 32 random bytes/],
   ];
   for (const [env, message] of cases) {
     assert.throws(
@@ -147,4 +148,12 @@ test('bad values are refused with the variable named', () => {
       JSON.stringify(env),
     );
   }
+});
+
+test('TWOFOLD_SECRET_PREVIOUS: none by default, or comma-separated keys', () => {
+  assert.deepEqual(loadConfig({ TWOFOLD_SECRET: secret }, tempCwd()).previousSecrets, []);
+  const a = randomBytes(32);
+  const b = randomBytes(32);
+  const c = loadConfig({ TWOFOLD_SECRET: secret, TWOFOLD_SECRET_PREVIOUS: ` ${a.toString('base64')} ,${b.toString('base64')}` }, tempCwd());
+  assert.deepEqual(c.previousSecrets, [a, b]);
 });

@@ -82,3 +82,12 @@ test('mac is stable, keyed and separated by purpose', () => {
 test('a key that is not 32 bytes is refused', () => {
   assert.throws(() => createSecretBox(randomBytes(16)));
 });
+
+test('macs gives the current key first, then each previous key, so old lookups still match', () => {
+  const oldKey = randomBytes(32);
+  const newKey = randomBytes(32);
+  const before = createSecretBox(oldKey).mac('recovery-code', 'u:abc');
+  const rotated = createSecretBox(newKey, [oldKey]);
+  assert.deepEqual(rotated.macs('recovery-code', 'u:abc'), [rotated.mac('recovery-code', 'u:abc'), before]);
+  assert.deepEqual(createSecretBox(newKey).macs('recovery-code', 'u:abc'), [rotated.mac('recovery-code', 'u:abc')]);
+});

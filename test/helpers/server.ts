@@ -71,8 +71,8 @@ async function listen(config: Config, database: TestDatabase, port: number, cloc
  * Another node of the same deployment: its own process state and its own database connection(s),
  * the same database and TWOFOLD_SECRET as `first`. Close it before `first`, which drops the database.
  */
-export async function startAnotherNode(first: TestServer, opts: { clock?: Clock } = {}): Promise<TestServer> {
+export async function startAnotherNode(first: TestServer, opts: { clock?: Clock; config?: Partial<Config> } = {}): Promise<TestServer> {
   const store = openStore(first.database.url);
-  const config = { ...first.config, port: 0 };
+  const config = { ...first.config, port: 0, ...opts.config };
   return listen(config, { ...first.database, store, drop: async () => {} }, 0, opts.clock, () => store.close());
 }
