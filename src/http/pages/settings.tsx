@@ -300,15 +300,14 @@ export async function showSettings(
   // A page ends on a whole millisecond (listEvents), so the next page starts strictly before it.
   const last = events.at(-1);
   const more = last !== undefined && events.length >= LOG_PAGE && (await listEvents(ctx.db, auth.session.userId, 1, last.at)).length > 0;
-  const shown = events;
   return sendPage(
     reply,
     <SettingsPage
       csrf={csrf}
       email={auth.email}
       status={status}
-      events={shown}
-      olderBefore={more ? shown[shown.length - 1]!.at : undefined}
+      events={events}
+      olderBefore={more ? last.at : undefined}
       olderPage={before !== undefined}
       devices={isTwoFactorEnabled(status) || devices.length > 0 ? devices : undefined}
       notice={notice}
