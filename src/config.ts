@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseDuration } from './core/duration.js';
+import { parseRequireTwoFactor, type RequireTwoFactorRule } from './core/require-two-factor.js';
 
 export type SignupMode = 'open' | 'closed';
 export type RecoveryCodeMode = 'viewable' | 'hashed';
@@ -30,6 +31,10 @@ export interface Config {
   authRateLimit: number;
   trustProxy: boolean;
   logLevel: string;
+  /** TWOFOLD_REQUIRE_2FA (SPEC §9). */
+  requireTwoFactor: RequireTwoFactorRule;
+  /** TWOFOLD_REQUIRE_2FA_GRACE; 0 means none. */
+  requireTwoFactorGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -104,11 +109,19 @@ function flag(name: string, value: string | undefined): boolean {
   throw new ConfigError(`${name} must be true or false; got "${value}"`);
 }
 
-function duration(name: string, value: string | undefined, fallback: string): number {
+function duration(name: string, value: string | undefined, fallback: string, opts: { allowZero?: boolean } = {}): number {
   try {
-    return parseDuration(value || fallback);
+    return parseDuration(value || fallback, opts);
   } catch (err) {
     throw new ConfigError(`${name}: ${(err as Error).message}`);
+  }
+}
+
+function requireTwoFactorRule(value: string | undefined): RequireTwoFactorRule {
+  try {
+    return parseRequireTwoFactor(value);
+  } catch (err) {
+    throw new ConfigError(`TWOFOLD_REQUIRE_2FA ${(err as Error).message}`);
   }
 }
 
@@ -155,5 +168,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     authRateLimit: integer('TWOFOLD_AUTH_RATE_LIMIT', env.TWOFOLD_AUTH_RATE_LIMIT, 60, 1, 1_000_000),
     trustProxy: flag('TWOFOLD_TRUST_PROXY', env.TWOFOLD_TRUST_PROXY),
     logLevel: env.LOG_LEVEL || 'info',
+    requireTwoFactor: requireTwoFactorRule(env.TWOFOLD_REQUIRE_2FA),
+    requireTwoFactorGraceMs: duration('TWOFOLD_REQUIRE_2FA_GRACE', env.TWOFOLD_REQUIRE_2FA_GRACE, '7d', { allowZero: true }),
   };
 }

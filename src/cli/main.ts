@@ -9,6 +9,10 @@ import { openStore, type Store } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus } from '../store/two-factor-status.js';
 import { readPassword } from './read-password.js';
+import { parseEmail } from '../core/email.js';
+import { CLI_ACTOR, deleteAccount, lockAccount, unlockAccount } from '../service/admin/actions.js';
+import { createAdminToken, listTokens, revokeToken } from '../service/admin/tokens.js';
+import { findUserByEmail } from '../store/users.js';
 
 const HELP = `twofold — a login service with two-factor authentication
 
@@ -22,12 +26,19 @@ Commands:
   users list                  list accounts: id, email, created, 2FA methods
   users reset-2fa <email>     turn off two-factor authentication for a person
                               who lost both device and recovery codes
+  users lock <email>          lock an account: it cannot sign in, its sessions end
+  users unlock <email>        unlock an account
+  users delete <email>        delete an account and everything of it
+  tokens create --name N      create an admin API token; it is printed once,
+                              alone on the last line, and stored only hashed
+  tokens list                 list admin tokens: id, name, created, last used, state
+  tokens revoke <id>          revoke an admin token
   backup <file>               copy a live SQLite database to <file>
 
 Configuration comes from the environment (and .env); see README.md.
 `;
 
-const COMMANDS = new Set(['serve', 'migrate', 'users', 'backup']);
+const COMMANDS = new Set(['serve', 'migrate', 'users', 'tokens', 'backup']);
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`twofold: ${message}\n`);
@@ -113,7 +124,48 @@ async function main(argv: string[]): Promise<void> {
         });
         return;
       }
+      if (sub === 'lock' || sub === 'unlock' || sub === 'delete') {
+        const email = args[0];
+        if (!email || args.length !== 1) fail(`users ${sub} needs exactly one email`);
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const user = await findUserByEmail(ctx.db, parseEmail(email)?.normalized ?? email.trim().toLowerCase());
+          if (!user) fail(`no account for ${email.trim()}`);
+          if (sub === 'lock') await lockAccount(ctx, CLI_ACTOR, user.id);
+          else if (sub === 'unlock') await unlockAccount(ctx, CLI_ACTOR, user.id);
+          else await deleteAccount(ctx, CLI_ACTOR, user.id);
+          const done = { lock: 'locked; its sessions and trusted devices ended', unlock: 'unlocked', delete: 'deleted with everything of it' }[sub];
+          process.stdout.write(`${user.email} ${done}\n`);
+        });
+        return;
+      }
       return fail(`unknown users command "${sub ?? ''}"; see twofold --help`, 2);
+    }
+    case 'tokens': {
+      const [sub, ...args] = rest;
+      await withStore(config, async (store) => {
+        const ctx = await buildContext(config, store);
+        if (sub === 'create') {
+          const { values } = parseArgs({ args, options: { name: { type: 'string' } }, strict: true });
+          if (!values.name) fail('tokens create needs --name N');
+          const t = await createAdminToken(ctx, values.name);
+          process.stdout.write(`created admin token ${t.id} "${t.name}"; it is shown only this once, store it now:\n${t.token}\n`);
+        } else if (sub === 'list') {
+          if (args.length) fail('tokens list takes no arguments');
+          const tokens = await listTokens(ctx);
+          if (tokens.length === 0) process.stdout.write('no tokens\n');
+          const iso = (ms: number | null) => (ms === null ? '-' : new Date(ms).toISOString());
+          for (const t of tokens) {
+            process.stdout.write(`${t.id}\t${t.name}\tcreated ${iso(t.createdAt)}\tlast used ${iso(t.lastUsedAt)}\t${t.revokedAt === null ? 'active' : `revoked ${iso(t.revokedAt)}`}\n`);
+          }
+        } else if (sub === 'revoke') {
+          const id = args[0];
+          if (!id || args.length !== 1) fail('tokens revoke needs exactly one token id');
+          await revokeToken(ctx, id);
+          process.stdout.write(`revoked token ${id}\n`);
+        } else fail(`unknown tokens command "${sub ?? ''}"; see twofold --help`, 2);
+      });
+      return;
     }
     case 'backup': {
       const file = rest[0];

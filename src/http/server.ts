@@ -108,6 +108,12 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
       openapi: '3.0.3',
       info: { title: 'Twofold API', version: '1', description: 'Login with two-factor authentication. Authentication is the session cookie.' },
       servers: [{ url: ctx.config.publicOrigin }],
+      components: {
+        securitySchemes: {
+          cookieAuth: { type: 'apiKey', in: 'cookie', name: 'twofold_session', description: 'The session cookie (`__Host-twofold_session` under https)' },
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An admin token from `twofold tokens create` (/api/v1/admin only)' },
+        },
+      },
     },
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     // The document describes the JSON API only; the HTML pages (forms, redirects) are not part of it.

@@ -2,6 +2,7 @@ import { parseEmail } from '../core/email.js';
 import { hashPassword, passwordProblem, verifyPassword } from '../core/password.js';
 import { randomId } from '../core/random.js';
 import { hashToken, isTokenShaped } from '../core/token.js';
+import { accountFlags } from '../store/account-admin.js';
 import { deleteSession } from '../store/sessions.js';
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus, type SecondFactorMethod } from '../store/two-factor-status.js';
 import { findUsableTrustedDevice, touchTrustedDevice } from '../store/trusted-devices.js';
@@ -10,6 +11,9 @@ import type { Context, RequestMeta } from './context.js';
 import { AppError, invalidCredentials } from './errors.js';
 import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
+
+export const accountLocked = () =>
+  new AppError(403, 'account_locked', 'This account is locked. Contact the administrator of this service.');
 
 export function checkNewPassword(password: string): void {
   const problem = passwordProblem(password);
@@ -73,6 +77,11 @@ export async function login(
   if (!user || !ok) {
     if (user) await logEvent(ctx, user.id, 'login_failed', meta, { reason: 'password' });
     throw invalidCredentials();
+  }
+  // Only after the password verified: the lock tells nothing to someone without it (SPEC §9).
+  if ((await accountFlags(ctx.db, user.id))?.lockedAt != null) {
+    await logEvent(ctx, user.id, 'login_refused_locked', meta);
+    throw accountLocked();
   }
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();

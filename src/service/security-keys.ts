@@ -35,6 +35,7 @@ import { logEvent } from './security-log.js';
 import type { ActiveSession } from './sessions.js';
 import { revokeAllDevices } from './trusted-devices.js';
 import { checkMethodAvailable, finishTwoFactorLogin, type TwoFactorLoginResult } from './two-factor-login.js';
+import { refuseRemovingLastFactor } from './require-two-factor.js';
 
 /*
  * Security keys (WebAuthn) as a second factor, with @simplewebauthn/server doing the cryptography.
@@ -263,6 +264,7 @@ export async function addSecurityKey(
  * DELETE /me/security-keys/:id. Returns whether this turned two-factor authentication off.
  */
 export async function removeSecurityKey(ctx: Context, userId: string, id: string, meta: RequestMeta): Promise<{ twoFactorDisabled: boolean }> {
+  await refuseRemovingLastFactor(ctx, userId, (s) => !s.totp && s.securityKeys <= 1);
   const removed = await deleteSecurityKey(ctx.db, userId, id);
   if (!removed) throw notFound('That security key');
   await logEvent(ctx, userId, 'security_key_removed', meta, { name: removed.name });

@@ -24,7 +24,14 @@ export type SecurityEventType =
   | 'trusted_devices_revoked'
   | 'reauthenticated'
   | 'password_changed'
-  | 'admin_two_factor_reset';
+  | 'admin_two_factor_reset'
+  | 'session_revoked'
+  | 'other_sessions_revoked'
+  | 'account_locked'
+  | 'account_unlocked'
+  | 'login_refused_locked'
+  | 'admin_sessions_revoked'
+  | 'groups_changed';
 
 export function logEvent(
   ctx: Context,

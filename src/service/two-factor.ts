@@ -14,6 +14,7 @@ import { issueRecoveryCodes } from './recovery-codes.js';
 import { totpSecretContext } from './second-factor.js';
 import { logEvent } from './security-log.js';
 import { revokeAllDevices } from './trusted-devices.js';
+import { refuseRemovingLastFactor } from './require-two-factor.js';
 
 export interface TotpSetup {
   secret: string;
@@ -71,7 +72,7 @@ export async function confirmTotpSetup(ctx: Context, session: { id: string; user
 }
 
 /** Everything SPEC §2 "Disable" removes, for the person and for the operator alike. */
-async function removeSecondFactors(ctx: Context, userId: string, meta: RequestMeta, because: string): Promise<void> {
+export async function removeSecondFactors(ctx: Context, userId: string, meta: RequestMeta, because: string): Promise<void> {
   await deleteTotp(ctx.db, userId);
   await deleteUserSecurityKeys(ctx.db, userId);
   await deleteRecoveryCodes(ctx.db, userId);
@@ -81,6 +82,7 @@ async function removeSecondFactors(ctx: Context, userId: string, meta: RequestMe
 
 export async function disableTwoFactor(ctx: Context, userId: string, password: string, meta: RequestMeta): Promise<void> {
   await confirmPassword(ctx, userId, password, meta, 'disable_two_factor');
+  await refuseRemovingLastFactor(ctx, userId, () => true);
   const status = await twoFactorStatus(ctx.db, userId);
   if (!isTwoFactorEnabled(status) && !(await findTotp(ctx.db, userId))) {
     throw new AppError(409, 'two_factor_not_enabled', 'Two-factor authentication is already off.');

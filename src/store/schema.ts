@@ -11,6 +11,10 @@ export interface UsersTable {
   password_hash: string;
   created_at: number;
   password_changed_at: number;
+  /** Set while an administrator has locked the account (migration 010). */
+  locked_at: number | null;
+  /** When a required-2FA rule first applied to the account; its grace period counts from here (migration 010). */
+  two_factor_required_since: number | null;
 }
 
 export interface SessionsTable {
@@ -101,6 +105,31 @@ export interface ChallengesTable {
   expires_at: number;
 }
 
+export interface AdminTokensTable {
+  id: string;
+  name: string;
+  /** SHA-256 of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AdminAuditLogTable {
+  id: string;
+  at: number;
+  /** The administrator's email, the token's name, or "twofold CLI". */
+  actor: string;
+  actor_kind: string;
+  action: string;
+  /** Not a foreign key: the entry outlives a deleted account. */
+  target_user_id: string | null;
+  target_email: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  detail: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -111,6 +140,8 @@ export interface Database {
   security_keys: SecurityKeysTable;
   second_factor_attempts: SecondFactorAttemptsTable;
   challenges: ChallengesTable;
+  admin_tokens: AdminTokensTable;
+  admin_audit_log: AdminAuditLogTable;
 }
 
 export type { Generated };

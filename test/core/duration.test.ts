@@ -20,3 +20,9 @@ test('refuses nonsense, zero and negatives with a hint', () => {
     assert.throws(() => parseDuration(bad), /duration/, bad);
   }
 });
+
+test('zero where "none" makes sense (a grace period): 0, 0s, 0d', () => {
+  for (const zero of ['0', '0s', '0d']) assert.equal(parseDuration(zero, { allowZero: true }), 0, zero);
+  assert.equal(parseDuration('30', { allowZero: true }), 30_000);
+  assert.throws(() => parseDuration('-1', { allowZero: true }), /duration/);
+});

@@ -2,6 +2,8 @@ import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
 import type { App } from '../schemas.js';
 import { accountRoutes } from './accounts.js';
+import { mySessionRoutes, requireTwoFactorApiGuard } from './my-sessions.js';
+import { adminApi } from '../admin/api.js';
 import { securityKeyRoutes } from './security-keys.js';
 import { securityLogRoutes } from './security-log.js';
 import { twoFactorRoutes } from './two-factor.js';
@@ -28,10 +30,15 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
     throw new AppError(400, 'invalid_request', 'This request takes no body.');
   });
 
+  // Runs after the session guard: a signed-in account past its required-2FA grace reaches only setup.
+  app.addHook('preHandler', requireTwoFactorApiGuard(ctx));
+
   accountRoutes(app, ctx, authRateLimit);
   securityLogRoutes(app, ctx);
   twoFactorRoutes(app, ctx, authRateLimit);
   securityKeyRoutes(app, ctx, authRateLimit);
+  mySessionRoutes(app, ctx);
+  await app.register(adminApi, { prefix: '/admin', ctx });
 
   // Answers here can carry secrets and codes; no cache may keep them.
   app.addHook('onSend', async (_request, reply) => {

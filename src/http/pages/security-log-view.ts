@@ -28,6 +28,13 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   reauthenticated: 'Identity confirmed',
   password_changed: 'Password changed',
   admin_two_factor_reset: 'Two-factor authentication reset by the operator',
+  session_revoked: 'Signed out a session',
+  other_sessions_revoked: 'Signed out all other sessions',
+  account_locked: 'Account locked by an administrator',
+  account_unlocked: 'Account unlocked by an administrator',
+  login_refused_locked: 'Login refused: the account is locked',
+  admin_sessions_revoked: 'Signed out everywhere by an administrator',
+  groups_changed: 'Groups changed by an administrator',
 };
 
 const LOGIN_METHODS: Record<string, string> = {

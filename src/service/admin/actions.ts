@@ -1,0 +1,151 @@
+import { isTwoFactorEnabled, methodsOf, twoFactorStatus, type SecondFactorMethod } from '../../store/two-factor-status.js';
+import { deleteUser, findUserRow, searchUsers, setLocked, type UserRow } from '../../store/account-admin.js';
+import { listAudit, recordAudit, type AuditEntry } from '../../store/admin-audit.js';
+import { lastLoginTimes } from '../../store/session-list.js';
+import { accountGroups, replaceAccountGroups } from '../account-groups.js';
+import type { Context, RequestMeta } from '../context.js';
+import { endEverySessionOf } from '../end-sessions.js';
+import { AppError, notFound } from '../errors.js';
+import { logEvent, type SecurityEventType } from '../security-log.js';
+import { removeSecondFactors } from '../two-factor.js';
+import { notifyAdminAction } from './notify.js';
+
+/** Who acts: an administrator's session, an admin token, or the operator's CLI. */
+export interface Actor {
+  kind: 'session' | 'token' | 'cli';
+  /** The administrator's email, the token's name, or "twofold CLI". */
+  name: string;
+  meta: RequestMeta;
+}
+
+export const CLI_ACTOR: Actor = { kind: 'cli', name: 'twofold CLI', meta: { ip: null, userAgent: 'twofold CLI' } };
+
+export type AdminAction = 'lock' | 'unlock' | 'reset_2fa' | 'revoke_sessions' | 'set_groups' | 'delete';
+
+export interface AdminUserView {
+  id: string;
+  email: string;
+  groups: string[];
+  twoFactor: { enabled: boolean; methods: SecondFactorMethod[] };
+  lastLoginAt: string | null;
+  locked: boolean;
+  createdAt: string;
+}
+
+async function views(ctx: Context, rows: UserRow[]): Promise<AdminUserView[]> {
+  const last = await lastLoginTimes(ctx.db, rows.map((r) => r.id));
+  return Promise.all(
+    rows.map(async (r) => {
+      const [status, groups] = await Promise.all([twoFactorStatus(ctx.db, r.id), accountGroups(ctx, r.id)]);
+      const at = last.get(r.id);
+      return {
+        id: r.id,
+        email: r.email,
+        groups,
+        twoFactor: { enabled: isTwoFactorEnabled(status), methods: methodsOf(status) },
+        lastLoginAt: at === undefined ? null : new Date(at).toISOString(),
+        locked: r.lockedAt !== null,
+        createdAt: new Date(r.createdAt).toISOString(),
+      };
+    }),
+  );
+}
+
+export async function searchAccounts(ctx: Context, opts: { q: string; limit: number; before?: string | undefined }): Promise<AdminUserView[]> {
+  return views(ctx, await searchUsers(ctx.db, opts));
+}
+
+export async function getAccount(ctx: Context, userId: string): Promise<AdminUserView> {
+  const row = await findUserRow(ctx.db, userId);
+  if (!row) throw notFound('That account');
+  return (await views(ctx, [row]))[0]!;
+}
+
+async function target(ctx: Context, userId: string): Promise<UserRow> {
+  const row = await findUserRow(ctx.db, userId);
+  if (!row) throw notFound('That account');
+  return row;
+}
+
+/** The three records of every admin action: the person's security log, the audit log, and a mail to the person. */
+async function record(ctx: Context, actor: Actor, user: UserRow, action: AdminAction, event: SecurityEventType | null, detail?: Record<string, string | number | boolean>) {
+  const by = { by: actor.kind === 'cli' ? 'operator' : 'administrator' };
+  if (event) await logEvent(ctx, user.id, event, actor.meta, { ...by, ...detail });
+  await recordAudit(ctx.db, ctx.random, {
+    at: ctx.clock.now(),
+    actor: actor.name,
+    actorKind: actor.kind,
+    action,
+    targetUserId: user.id,
+    targetEmail: user.email,
+    ip: actor.meta.ip,
+    userAgent: actor.meta.userAgent,
+    detail: detail ?? null,
+  });
+  await notifyAdminAction(ctx, { userId: user.id, email: user.email }, action, actor.meta);
+}
+
+/** Locks the account and ends its sessions and trusted devices in one change. */
+export async function lockAccount(ctx: Context, actor: Actor, userId: string): Promise<void> {
+  const user = await target(ctx, userId);
+  let changed = false;
+  await endEverySessionOf(ctx, user.id, {
+    before: async (tx) => {
+      changed = await setLocked(tx, user.id, ctx.clock.now());
+    },
+  });
+  if (changed) await record(ctx, actor, user, 'lock', 'account_locked');
+}
+
+export async function unlockAccount(ctx: Context, actor: Actor, userId: string): Promise<void> {
+  const user = await target(ctx, userId);
+  if (await setLocked(ctx.db, user.id, null)) await record(ctx, actor, user, 'unlock', 'account_unlocked');
+}
+
+/** For a person who lost both device and codes: every second factor and trusted device goes. */
+export async function resetAccountTwoFactor(ctx: Context, actor: Actor, userId: string): Promise<{ wasEnabled: boolean }> {
+  const user = await target(ctx, userId);
+  const wasEnabled = isTwoFactorEnabled(await twoFactorStatus(ctx.db, user.id));
+  await removeSecondFactors(ctx, user.id, actor.meta, 'admin_reset');
+  await record(ctx, actor, user, 'reset_2fa', 'admin_two_factor_reset', { wasEnabled });
+  return { wasEnabled };
+}
+
+export async function signOutEverywhere(ctx: Context, actor: Actor, userId: string): Promise<void> {
+  const user = await target(ctx, userId);
+  await endEverySessionOf(ctx, user.id);
+  await record(ctx, actor, user, 'revoke_sessions', 'admin_sessions_revoked');
+}
+
+export async function setAccountGroups(ctx: Context, actor: Actor, userId: string, groups: string[]): Promise<string[]> {
+  const user = await target(ctx, userId);
+  const before = await accountGroups(ctx, user.id);
+  const after = await replaceAccountGroups(ctx, user.id, groups);
+  if (before.join(',') !== after.join(',')) await record(ctx, actor, user, 'set_groups', 'groups_changed', { groups: after.join(',') });
+  return after;
+}
+
+/** Removes the account and everything of it; the audit log keeps the record. */
+export async function deleteAccount(ctx: Context, actor: Actor, userId: string): Promise<void> {
+  const user = await target(ctx, userId);
+  // Told before the row goes (the message is queued in the outbox, which does not reference the account).
+  await notifyAdminAction(ctx, { userId: user.id, email: user.email }, 'delete', actor.meta);
+  if (!(await deleteUser(ctx.db, user.id))) throw notFound('That account');
+  await recordAudit(ctx.db, ctx.random, {
+    at: ctx.clock.now(),
+    actor: actor.name,
+    actorKind: actor.kind,
+    action: 'delete',
+    targetUserId: user.id,
+    targetEmail: user.email,
+    ip: actor.meta.ip,
+    userAgent: actor.meta.userAgent,
+    detail: null,
+  });
+}
+
+export function auditLog(ctx: Context, limit: number, before?: number): Promise<AuditEntry[]> {
+  return listAudit(ctx.db, limit, before);
+}
+
+export const invalidGroups = (message: string) => new AppError(400, 'invalid_groups', message);
