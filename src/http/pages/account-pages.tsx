@@ -79,6 +79,7 @@ export function SignupPage({ csrf, email, failure, signupOpen }: CredentialsPage
 const LOGIN_NOTICES: Record<string, string> = {
   expired: 'Your login expired or was not finished. Log in again.',
   logged_out: 'You have logged out.',
+  account_deleted: 'Your account was deleted.',
 };
 
 /** Signup, login, logout and the start page. */
@@ -97,7 +98,7 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     const next = safeNext(query.next);
     const { csrf, auth } = await pageBase(ctx, request, reply);
     if (auth && !auth.session.pending) return reply.redirect(next ?? '/settings', 303);
-    const notice = query.expired !== undefined ? LOGIN_NOTICES.expired : query.logged_out !== undefined ? LOGIN_NOTICES.logged_out : undefined;
+    const notice = (['expired', 'logged_out', 'account_deleted'] as const).filter((k) => query[k] !== undefined).map((k) => LOGIN_NOTICES[k])[0];
     return sendPage(reply, <LoginPage csrf={csrf} next={next} notice={notice} signupOpen={signupOpen()} />);
   });
 

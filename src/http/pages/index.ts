@@ -13,6 +13,10 @@ import { recoveryCodePages } from './recovery-codes.js';
 import { settingsPages } from './settings.js';
 import { twoFactorLoginPages } from './two-factor-login.js';
 import { twoFactorSetupPages } from './two-factor-setup.js';
+import { requireTwoFactorPageGuard, twoFactorRequiredPages } from './two-factor-required.js';
+import { sessionPages } from './sessions.js';
+import { deleteAccountPages } from './delete-account.js';
+import { adminPages } from '../admin/pages.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -63,6 +67,9 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
     if (!SAFE.has(request.method)) verifyCsrf(ctx, request);
   });
 
+  // After the CSRF check, so that a refused form is a 403 and not a redirect.
+  app.addHook('preHandler', requireTwoFactorPageGuard(ctx));
+
   accountPages(app, ctx, authRateLimit);
   settingsPages(app, ctx);
   securityKeyPages(app, ctx, authRateLimit);
@@ -72,4 +79,8 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   disablePages(app, ctx, authRateLimit);
   changePasswordPages(app, ctx, authRateLimit);
   reauthenticatePages(app, ctx, authRateLimit);
+  twoFactorRequiredPages(app, ctx);
+  sessionPages(app, ctx);
+  deleteAccountPages(app, ctx, authRateLimit);
+  adminPages(app, ctx);
 }

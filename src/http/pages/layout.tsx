@@ -1,5 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { assetUrl } from './assets.js';
+import { GraceBanner } from './two-factor-required.js';
 
 export const PRODUCT_NAME = 'Twofold';
 
@@ -43,6 +44,7 @@ export function Layout(props: LayoutProps) {
         </a>
         <Header {...props} />
         <main id="main" class={`wrap wrap-${props.width ?? 'narrow'}`} tabIndex={-1}>
+          {props.user ? <GraceBanner /> : null}
           {props.children}
         </main>
       </body>

@@ -1,5 +1,6 @@
 import type { FastifyReply } from 'fastify';
-import type { VNode } from 'preact';
+import { h, type VNode } from 'preact';
+import { PageRequestContext } from './two-factor-required.js';
 import { render } from 'preact-render-to-string';
 
 /**
@@ -12,5 +13,5 @@ export function sendPage(reply: FastifyReply, page: VNode, status = 200, headers
     .headers(headers)
     .header('cache-control', 'no-store')
     .type('text/html; charset=utf-8')
-    .send('<!doctype html>' + render(page));
+    .send('<!doctype html>' + render(h(PageRequestContext.Provider, { value: { twoFactorGraceDeadline: reply.request.twoFactorGraceDeadline } }, page)));
 }

@@ -225,6 +225,33 @@ export function PasswordSection() {
   );
 }
 
+/** Where the account is signed in, and the way out of the service. */
+export function SessionsSection() {
+  return (
+    <Card heading="Sessions" id="sessions">
+      <p>See every browser where your account is signed in, and sign out the ones you do not use.</p>
+      <div class="actions actions-compact">
+        <a class="button button-secondary" href="/settings/sessions">
+          Manage sessions
+        </a>
+      </div>
+    </Card>
+  );
+}
+
+export function DeleteAccountSection() {
+  return (
+    <Card heading="Delete account" id="delete-account">
+      <p>Deleting your account removes it and everything of it for good.</p>
+      <div class="actions actions-compact">
+        <a class="button button-danger" href="/settings/delete-account">
+          Delete account
+        </a>
+      </div>
+    </Card>
+  );
+}
+
 export function SecurityLogSection({ events, olderBefore, olderPage }: Pick<SettingsPageProps, 'events' | 'olderBefore' | 'olderPage'>) {
   return (
     <Card heading="Security log" id="security-log">
@@ -271,7 +298,9 @@ export function SettingsPage(p: SettingsPageProps) {
       <SecurityKeysSection csrf={p.csrf} keys={p.keys} hasApp={p.status.totp} notice={p.keyNotice} form={p.keyForm} />
       {p.devices !== undefined ? <TrustedDevicesSection csrf={p.csrf} devices={p.devices} /> : null}
       <PasswordSection />
+      <SessionsSection />
       <SecurityLogSection events={p.events} olderBefore={p.olderBefore} olderPage={p.olderPage} />
+      <DeleteAccountSection />
     </Layout>
   );
 }
