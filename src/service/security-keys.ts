@@ -298,12 +298,12 @@ export async function addSecurityKey(
 /**
  * DELETE /me/security-keys/:id. Returns whether this turned two-factor authentication off.
  */
-export async function removeSecurityKey(ctx: Context, userId: string, id: string, meta: RequestMeta): Promise<{ twoFactorDisabled: boolean }> {
+export async function removeSecurityKey(ctx: Context, userId: string, id: string, meta: RequestMeta): Promise<{ twoFactorDisabled: boolean; kind: CredentialKind }> {
   const removed = await deleteSecurityKey(ctx.db, userId, id);
   if (!removed) throw notFound('That security key');
   await logEvent(ctx, userId, removed.kind === 'passkey' ? 'passkey_removed' : 'security_key_removed', meta, { name: removed.name });
   const status = await twoFactorStatus(ctx.db, userId);
-  if (isTwoFactorEnabled(status)) return { twoFactorDisabled: false };
+  if (isTwoFactorEnabled(status)) return { twoFactorDisabled: false, kind: removed.kind };
   // That was the last key and there is no authenticator app: two-factor authentication is now off,
   // so what exists only with it goes too, as on Disable (SPEC §2): the recovery codes (they would
   // otherwise stand for a second factor that no longer exists) and the trusted devices (they skip
@@ -312,7 +312,7 @@ export async function removeSecurityKey(ctx: Context, userId: string, id: string
   await clearAttempts(ctx.db, userId);
   await revokeAllDevices(ctx, userId, meta, 'two_factor_disabled');
   await logEvent(ctx, userId, 'two_factor_disabled', meta, { because: 'last_security_key_removed' });
-  return { twoFactorDisabled: true };
+  return { twoFactorDisabled: true, kind: removed.kind };
 }
 
 /** PATCH /me/security-keys/:id: a passkey or security key gets another name. */
