@@ -266,7 +266,7 @@
           startAutofill();
         },
       });
-      startAutofill();
+      if (passkeyLogin.dataset.autofill !== 'off') startAutofill();
     }
   }
 

@@ -34,6 +34,8 @@ export function PasskeySignInForm({ csrf, next, state }: { csrf: string; next?: 
       data-options-url="/api/v1/login/passkey/options"
       data-rp-id={state.rpId}
       data-unknown-credential={state.unknownCredential}
+      // After a refused passkey the page does not offer the same passkey again on its own: the button does.
+      data-autofill={state.failure ? 'off' : 'on'}
     >
       <CsrfField token={csrf} />
       <input type="hidden" name="response" value="" />

@@ -158,9 +158,9 @@ export function SecurityKeysSection({ csrf, keys, hasApp, notice, form }: Securi
                 <div class="item-main">
                   <p class="item-title" id={labelId}>
                     {k.name}
-                    <span class="badge badge-neutral">{KIND_WORDS[k.kind]}</span>
                   </p>
                   <p class="item-meta">
+                    <span class="item-kind">{KIND_WORDS[k.kind]}</span>
                     <span>
                       Added <time datetime={k.createdAt}>{formatTime(Date.parse(k.createdAt))}</time>
                     </span>
