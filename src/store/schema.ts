@@ -103,6 +103,13 @@ export interface ChallengesTable {
   expires_at: number;
 }
 
+export interface UserGroupsTable {
+  user_id: string;
+  /** Normalised group name (core/groups.ts). */
+  name: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -113,6 +120,7 @@ export interface Database {
   security_keys: SecurityKeysTable;
   second_factor_attempts: SecondFactorAttemptsTable;
   challenges: ChallengesTable;
+  user_groups: UserGroupsTable;
 }
 
 export type { Generated };
