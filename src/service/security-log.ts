@@ -28,7 +28,8 @@ export type SecurityEventType =
   | 'trusted_devices_revoked'
   | 'reauthenticated'
   | 'password_changed'
-  | 'admin_two_factor_reset';
+  | 'admin_two_factor_reset'
+  | 'groups_changed';
 
 export function logEvent(
   ctx: Context,

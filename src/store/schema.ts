@@ -116,6 +116,13 @@ export interface PasskeyChallengesTable {
   expires_at: number;
 }
 
+export interface UserGroupsTable {
+  user_id: string;
+  /** Normalised group name (core/groups.ts). */
+  name: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -127,6 +134,7 @@ export interface Database {
   second_factor_attempts: SecondFactorAttemptsTable;
   challenges: ChallengesTable;
   passkey_challenges: PasskeyChallengesTable;
+  user_groups: UserGroupsTable;
 }
 
 export type { Generated };

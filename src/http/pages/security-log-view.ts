@@ -32,6 +32,7 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   reauthenticated: 'Identity confirmed',
   password_changed: 'Password changed',
   admin_two_factor_reset: 'Two-factor authentication reset by the operator',
+  groups_changed: 'Groups changed',
 };
 
 const LOGIN_METHODS: Record<string, string> = {
