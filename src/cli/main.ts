@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, isPostgresUrl, loadConfig, loadDotEnv, type Config } from '../config.js';
 import { buildContext } from '../service/build-context.js';
 import { createUser, listUsers } from '../service/accounts.js';
+import { changeGroupsByEmail } from '../service/groups.js';
 import { AppError } from '../service/errors.js';
 import { adminResetTwoFactor } from '../service/two-factor.js';
 import { openStore, type Store } from '../store/db.js';
@@ -33,6 +34,9 @@ Commands:
                               alone on the last line, and stored only hashed
   tokens list                 list admin tokens: id, name, created, last used, state
   tokens revoke <id>          revoke an admin token
+  users groups <email> [--add G] [--remove G]
+                              add or remove groups (each option may repeat)
+                              and print the account's groups, one per line
   backup <file>               copy a live SQLite database to <file>
 
 Configuration comes from the environment (and .env); see README.md.
@@ -136,6 +140,21 @@ async function main(argv: string[]): Promise<void> {
           else await deleteAccount(ctx, CLI_ACTOR, user.id);
           const done = { lock: 'locked; its sessions and trusted devices ended', unlock: 'unlocked', delete: 'deleted with everything of it' }[sub];
           process.stdout.write(`${user.email} ${done}\n`);
+        });
+        return;
+      }
+      if (sub === 'groups') {
+        const { values, positionals } = parseArgs({
+          args,
+          options: { add: { type: 'string', multiple: true }, remove: { type: 'string', multiple: true } },
+          allowPositionals: true,
+          strict: true,
+        });
+        if (positionals.length !== 1) fail('users groups needs exactly one email');
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const { email, groups } = await changeGroupsByEmail(ctx, positionals[0]!, { add: values.add ?? [], remove: values.remove ?? [] });
+          process.stdout.write(groups.length ? groups.map((g) => `${g}\n`).join('') : `${email} is in no group\n`);
         });
         return;
       }

@@ -1,20 +1,20 @@
-import type { Context } from './context.js';
+import { listGroups } from '../store/groups.js';
+import type { Context, RequestMeta } from './context.js';
+import { replaceGroups } from './groups.js';
 
-/**
- * The account's groups. Groups (table, CLI, /me) come from the forward-auth issue; until they are
- * merged, no account is in any group.
- */
-export async function accountGroups(_ctx: Context, _userId: string): Promise<string[]> {
-  return [];
+/** The account's groups (SPEC §8), sorted. */
+export function accountGroups(ctx: Context, userId: string): Promise<string[]> {
+  return listGroups(ctx.db, userId);
 }
 
+/** Administrators are the members of this group (SPEC §9). */
 export const ADMIN_GROUP = 'admins';
 
 export async function isAdmin(ctx: Context, userId: string): Promise<boolean> {
   return (await accountGroups(ctx, userId)).includes(ADMIN_GROUP);
 }
 
-/** Replaces the account's groups; returns them normalised and sorted. */
-export async function replaceAccountGroups(_ctx: Context, _userId: string, _groups: string[]): Promise<string[]> {
-  throw new Error('groups are not available yet');
+/** Replaces the account's groups (refusing the whole list if one name is bad); returns them normalised and sorted. */
+export function replaceAccountGroups(ctx: Context, userId: string, groups: string[], meta: RequestMeta): Promise<string[]> {
+  return replaceGroups(ctx, userId, groups, meta);
 }

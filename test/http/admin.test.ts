@@ -125,7 +125,7 @@ for (const { kind, skip } of databaseKinds()) {
       const g = await c.request('PUT', `${API}/admin/users/${personId}/groups`, { groups: ['Staff', 'dev'] });
       assert.equal(g.status, 200, g.text);
       assert.deepEqual(g.json, { groups: ['dev', 'staff'] });
-      assertError(await c.request('PUT', `${API}/admin/users/${personId}/groups`, { groups: ['bad name'] }), 400);
+      assertError(await c.request('PUT', `${API}/admin/users/${personId}/groups`, { groups: ['bad name'] }), 400, 'invalid_group');
       assertError(await c.request('PUT', `${API}/admin/users/${personId}/groups`, { groups: 'staff' }), 400, 'invalid_request');
       person = server.client();
       assert.equal((await person.post(`${API}/login`, { email: 'person@example.com', password: PASSWORD })).status, 200);

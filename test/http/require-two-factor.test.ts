@@ -12,7 +12,7 @@ for (const { kind, skip } of databaseKinds()) {
     const clock = manualClock();
     let server: TestServer;
     before(async () => {
-      server = await startTestServer(kind, { clock, env: { TWOFOLD_REQUIRE_2FA: 'all' } });
+      server = await startTestServer(kind, { clock, env: { TWOFOLD_REQUIRE_2FA: 'all', TWOFOLD_SESSION_IDLE: '30d', TWOFOLD_SESSION_MAX: '30d' } });
     });
     after(async () => {
       await server?.close();

@@ -120,8 +120,9 @@ export async function signOutEverywhere(ctx: Context, actor: Actor, userId: stri
 export async function setAccountGroups(ctx: Context, actor: Actor, userId: string, groups: string[]): Promise<string[]> {
   const user = await target(ctx, userId);
   const before = await accountGroups(ctx, user.id);
-  const after = await replaceAccountGroups(ctx, user.id, groups);
-  if (before.join(',') !== after.join(',')) await record(ctx, actor, user, 'set_groups', 'groups_changed', { groups: after.join(',') });
+  // replaceGroups writes the person's security log entry itself.
+  const after = await replaceAccountGroups(ctx, user.id, groups, actor.meta);
+  if (before.join(',') !== after.join(',')) await record(ctx, actor, user, 'set_groups', null, { groups: after.join(',') });
   return after;
 }
 
