@@ -11,6 +11,7 @@ import type { Context, RequestMeta } from './context.js';
 import { AppError, invalidCredentials } from './errors.js';
 import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
+import { noteTwoFactorRule } from './require-two-factor.js';
 
 export const accountLocked = () =>
   new AppError(403, 'account_locked', 'This account is locked. Contact the administrator of this service.');
@@ -45,6 +46,7 @@ export async function createUser(ctx: Context, input: { email: string; password:
     if (err instanceof EmailTakenError) throw new AppError(409, 'email_taken', 'An account with this email already exists. Log in instead.', {}, 'email');
     throw err;
   }
+  await noteTwoFactorRule(ctx, user.id);
   return user;
 }
 
@@ -83,6 +85,7 @@ export async function login(
     await logEvent(ctx, user.id, 'login_refused_locked', meta);
     throw accountLocked();
   }
+  await noteTwoFactorRule(ctx, user.id);
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();
   if (isTwoFactorEnabled(status)) {

@@ -21,6 +21,14 @@ async function requiredSince(ctx: Context, userId: string): Promise<number | nul
   return flags.twoFactorRequiredSince ?? (await markTwoFactorRequired(ctx.db, userId, ctx.clock.now()));
 }
 
+/**
+ * Stores the moment the rule first applies to the account, if it does now: called at account
+ * creation and at each login, so the grace period starts then and not at some later request.
+ */
+export async function noteTwoFactorRule(ctx: Context, userId: string): Promise<void> {
+  if (ctx.config.requireTwoFactor.kind !== 'off') await requiredSince(ctx, userId);
+}
+
 /** What the required-2FA rule asks of this account now (nothing, a setup by a deadline, or setup only). */
 export async function twoFactorDemandOf(ctx: Context, userId: string, status?: TwoFactorStatus): Promise<TwoFactorDemand> {
   const since = await requiredSince(ctx, userId);
