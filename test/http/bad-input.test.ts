@@ -5,6 +5,7 @@ import { assertJsonError, type Answer, type Client } from '../helpers/client.js'
 import { databaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { snapshotTables } from '../helpers/snapshot.js';
+import { createAdminToken } from '../../src/service/admin/tokens.js';
 
 const EMAIL = 'bad-input@example.com';
 const PASSWORD = 'correct horse battery';
@@ -36,16 +37,16 @@ function wrongValue(s: Schema): unknown {
 }
 
 interface Route {
-  method: 'POST' | 'DELETE' | 'PATCH';
+  method: 'POST' | 'DELETE' | 'PATCH' | 'PUT';
   path: string;
   body: Schema | undefined;
 }
 
-/** Every POST and PATCH (and DELETE with a body) the API documents, with a concrete path. */
+/** Every POST, PUT and PATCH (and DELETE with a body) the API documents, with a concrete path. */
 function routesOf(doc: Schema): Route[] {
   const routes: Route[] = [];
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Schema>>)) {
-    for (const method of ['post', 'delete', 'patch'] as const) {
+    for (const method of ['post', 'delete', 'patch', 'put'] as const) {
       const op = item[method];
       if (!op) continue;
       const body = op.requestBody?.content?.['application/json']?.schema;
@@ -173,6 +174,8 @@ for (const { kind, skip } of databaseKinds()) {
       assert.ok(routes.some((r) => r.path === '/api/v1/logout'));
       assert.ok(routes.some((r) => r.method === 'PATCH' && r.path === '/api/v1/me/security-keys/no-such-id'));
       assert.ok(routes.some((r) => r.path === '/api/v1/login/passkey'));
+      assert.ok(routes.some((r) => r.method === 'PUT' && r.path === '/api/v1/admin/users/no-such-id/groups'));
+      assert.ok(routes.some((r) => r.method === 'DELETE' && r.path === '/api/v1/me'));
       for (const route of routes) await unchanged(`${route.method} ${route.path}`, async () => {
         const name = `${route.method} ${route.path}`;
         for (const [what, body, headers, status] of parseLevelCases()) {
@@ -193,6 +196,33 @@ for (const { kind, skip } of databaseKinds()) {
           await refused(`security-log?${q}`, (c) => c.get(`/api/v1/me/security-log?${q}`), 400);
         }
       });
+    });
+
+    test('admin routes with an admin token: bad queries, bodies and ids are 4xx and change nothing', async () => {
+      const { token } = await createAdminToken(server.ctx, 'bad input sweep');
+      const bearer = { authorization: `Bearer ${token}` };
+      const first = await server.client().get(`/api/v1/admin/users?q=${encodeURIComponent(EMAIL)}`, bearer);
+      assert.equal(first.status, 200, first.text);
+      const id: string = first.json[0].id;
+      const admin = (path: string, method = 'GET', body?: string) => server.client().request(method, path, body, { ...bearer, ...(body === undefined ? {} : JSON_TYPE) });
+      await unchanged('admin routes', async () => {
+        for (const q of ['limit=0', 'limit=101', 'limit=abc', 'limit=-1', 'limit=1.5', 'unknown=1', 'q=' + 'x'.repeat(400), 'before=' + 'b'.repeat(100)]) {
+          assertJsonError(await admin(`/api/v1/admin/users?${q}`), `admin/users?${q}`, 400);
+        }
+        for (const q of ['limit=0', 'limit=abc', 'before=yesterday', 'unknown=1']) {
+          assertJsonError(await admin(`/api/v1/admin/audit-log?${q}`), `admin/audit-log?${q}`, 400);
+        }
+        for (const body of ['{"groups":["bad name"]}', '{"groups":[1]}', '{"groups":"admins"}', '{"groups":[],"x":1}', '{}', '[]', '{"groups":["' + 'g'.repeat(70) + '"]}']) {
+          assertJsonError(await admin(`/api/v1/admin/users/${id}/groups`, 'PUT', body), `PUT groups ${body.slice(0, 40)}`, 400);
+        }
+        for (const path of ['lock', 'unlock', 'reset-2fa', 'revoke-sessions']) {
+          assertJsonError(await admin(`/api/v1/admin/users/no-such-id/${path}`, 'POST'), path, 404);
+          assertJsonError(await admin(`/api/v1/admin/users/${id}/${path}`, 'POST', '{"x":1}'), `${path} with a body`, 400);
+        }
+        assertJsonError(await admin('/api/v1/admin/users/no-such-id', 'DELETE'), 'delete unknown', 404);
+        assertJsonError(await admin(`/api/v1/admin/users/${'i'.repeat(100)}`), 'over-long id', 400);
+      });
+      assert.equal((await user.get('/api/v1/me')).status, 200, 'still signed in, not locked');
     });
   });
 }
