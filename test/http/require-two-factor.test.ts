@@ -83,3 +83,31 @@ for (const { kind, skip } of databaseKinds()) {
     });
   });
 }
+
+for (const { kind, skip } of databaseKinds()) {
+  describe(`TWOFOLD_REQUIRE_2FA=group:staff (${kind})`, { skip }, () => {
+    const clock = manualClock();
+    let server: TestServer;
+    before(async () => {
+      server = await startTestServer(kind, { clock, env: { TWOFOLD_REQUIRE_2FA: 'group:staff', TWOFOLD_REQUIRE_2FA_GRACE: '2h', TWOFOLD_SESSION_IDLE: '1d' } });
+    });
+    after(async () => {
+      await server?.close();
+    });
+
+    test('only members of the group are asked; the grace counts from when the account joined it', async () => {
+      const member = server.client();
+      assert.equal((await member.post(`${API}/signup`, { email: 'staff@example.com', password: PASSWORD })).status, 201);
+      const other = server.client();
+      assert.equal((await other.post(`${API}/signup`, { email: 'guest@example.com', password: PASSWORD })).status, 201);
+      clock.advance(3 * 60 * 60_000);
+      assert.equal((await member.get(`${API}/me/sessions`)).status, 200, 'not in the group yet: nothing asked');
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      await (server.ctx.db as any).insertInto('user_groups').values({ user_id: await userIdOf(server, 'staff@example.com'), name: 'staff', created_at: clock.now() }).execute();
+      assert.equal((await member.get(`${API}/me/sessions`)).status, 200, 'the grace period starts now');
+      clock.advance(2 * 60 * 60_000);
+      assertError(await member.get(`${API}/me/sessions`), 403, 'two_factor_setup_required');
+      assert.equal((await other.get(`${API}/me/sessions`)).status, 200, 'a non-member is never asked');
+    });
+  });
+}
