@@ -170,7 +170,7 @@ export function UserPage(p: { csrf: string; email: string; user: AdminUserView; 
           {u.twoFactor.enabled ? <ActionForm csrf={p.csrf} id={u.id} action="reset-2fa" label="Reset two-factor authentication" /> : null}
         </div>
       </Card>
-      <Card heading="Groups" id="groups">
+      <Card heading="Group membership" id="groups">
         <Form action={`/admin/users/${encodeURIComponent(u.id)}/groups`} csrf={p.csrf}>
           <Field
             name="groups"
@@ -189,9 +189,11 @@ export function UserPage(p: { csrf: string; email: string; user: AdminUserView; 
       </Card>
       <Card heading="Delete account" id="delete">
         <p>Removes the account and everything of it for good. The audit log keeps a record.</p>
-        <ActionForm csrf={p.csrf} id={u.id} action="delete" label="Delete account" variant="danger" />
+        <div class="actions actions-compact">
+          <ActionForm csrf={p.csrf} id={u.id} action="delete" label="Delete account" variant="danger" />
+        </div>
       </Card>
-      <p>
+      <p class="back-link">
         <a href="/admin">Back to Users</a>
       </p>
     </Layout>
@@ -228,7 +230,7 @@ export function AuditLogPage({ csrf, email, entries, older, olderPage }: { csrf:
           {older !== undefined ? <a href={`/admin/audit-log?before=${older}`}>Older entries</a> : null}
         </p>
       </Card>
-      <p>
+      <p class="back-link">
         <a href="/admin">Back to Users</a>
       </p>
     </Layout>

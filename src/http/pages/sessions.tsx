@@ -69,7 +69,7 @@ export function SessionsPage({ csrf, email, sessions, notice }: { csrf: string; 
           <p class="empty">You are signed in nowhere else.</p>
         )}
       </Card>
-      <p>
+      <p class="back-link">
         <a href="/settings">Back to Account settings</a>
       </p>
     </Layout>
