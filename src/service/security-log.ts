@@ -37,7 +37,8 @@ export type SecurityEventType =
   | 'password_reset'
   | 'password_reset_refused'
   | 'password_reset_required'
-  | 'account_secured';
+  | 'account_secured'
+  | 'groups_changed';
 
 /**
  * Writes the event to the account's security log. For the events SPEC §7 tells people about, the

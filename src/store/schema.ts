@@ -27,6 +27,8 @@ export interface SessionsTable {
   authenticated_at: number | null;
   ip: string | null;
   user_agent: string | null;
+  /** RFC 8176 values of what the login proved, space-separated (core/amr.ts). */
+  amr: Generated<string>;
 }
 
 export interface SecurityEventsTable {
@@ -138,6 +140,13 @@ export interface EmailTokensTable {
   challenge_expires_at: number | null;
 }
 
+export interface UserGroupsTable {
+  user_id: string;
+  /** Normalised group name (core/groups.ts). */
+  name: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -150,6 +159,7 @@ export interface Database {
   challenges: ChallengesTable;
   mail_outbox: MailOutboxTable;
   email_tokens: EmailTokensTable;
+  user_groups: UserGroupsTable;
 }
 
 export type { Generated };

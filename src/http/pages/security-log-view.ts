@@ -37,6 +37,7 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   password_reset_refused: 'Password reset refused',
   password_reset_required: 'Login refused until the password is reset',
   account_secured: 'Account secured ("This wasn\u2019t me")',
+  groups_changed: 'Groups changed',
 };
 
 const LOGIN_METHODS: Record<string, string> = {
