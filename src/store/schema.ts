@@ -87,6 +87,10 @@ export interface SecurityKeysTable {
   name: string;
   created_at: number;
   last_used_at: number | null;
+  /** 'security_key' (a second factor only) or 'passkey' (discoverable, user-verifying: signs in alone). */
+  kind: Generated<string>;
+  /** The authenticator model's AAGUID, when it reported one. */
+  aaguid: string | null;
 }
 
 export interface SecondFactorAttemptsTable {
@@ -140,6 +144,15 @@ export interface EmailTokensTable {
   challenge_expires_at: number | null;
 }
 
+export interface PasskeyChallengesTable {
+  /** base64url challenge as sent to the browser. */
+  challenge: string;
+  /** SHA-256 (base64url) of the ceremony cookie of the browser that asked. */
+  binding: string;
+  created_at: number;
+  expires_at: number;
+}
+
 export interface UserGroupsTable {
   user_id: string;
   /** Normalised group name (core/groups.ts). */
@@ -159,6 +172,7 @@ export interface Database {
   challenges: ChallengesTable;
   mail_outbox: MailOutboxTable;
   email_tokens: EmailTokensTable;
+  passkey_challenges: PasskeyChallengesTable;
   user_groups: UserGroupsTable;
 }
 

@@ -8,6 +8,7 @@ import { verifyCsrf } from './csrf.js';
 import { changePasswordPages } from './change-password.js';
 import { disablePages } from './disable-two-factor.js';
 import { mailPages } from './mail-pages.js';
+import { passkeyLoginPages } from './passkey-login.js';
 import { reauthenticatePages } from './reauthenticate.js';
 import { securityKeyPages } from './security-keys.js';
 import { recoveryCodePages } from './recovery-codes.js';
@@ -74,4 +75,5 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   changePasswordPages(app, ctx, authRateLimit);
   reauthenticatePages(app, ctx, authRateLimit);
   mailPages(app, ctx);
+  passkeyLoginPages(app, ctx, authRateLimit);
 }

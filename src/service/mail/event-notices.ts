@@ -27,8 +27,14 @@ export async function noticeForEvent(ctx: Context, userId: string, type: string,
       const name = str(detail?.name);
       return { ...base, kind: 'security_key_added', detail: name ? { keyName: name } : {}, ...(name ? { added: { factor: 'security_key', name } } : {}) };
     }
+    case 'passkey_added': {
+      const name = str(detail?.name);
+      // Keys and passkeys share one list with unique names, so the name finds it again.
+      return { ...base, kind: 'passkey_added', detail: name ? { keyName: name } : {}, ...(name ? { added: { factor: 'security_key', name } } : {}) };
+    }
     case 'security_key_removed':
-      return { ...base, kind: 'security_key_removed', detail: str(detail?.name) ? { keyName: str(detail?.name)! } : {} };
+    case 'passkey_removed':
+      return { ...base, kind: type, detail: str(detail?.name) ? { keyName: str(detail?.name)! } : {} };
     case 'recovery_codes_viewed':
     case 'recovery_codes_regenerated':
     case 'password_changed':
