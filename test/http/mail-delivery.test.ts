@@ -27,11 +27,10 @@ for (const { kind, skip } of databaseKinds()) {
 
     test('signup sends "Confirm your email address" (text + HTML, issuer as sender name); the link verifies once', async (t) => {
       const c = server.client();
+      const before = smtp.received.length;
       const r = await c.post(`${API}/signup`, { email: 'ada@example.com', password: PASSWORD });
       assert.equal(r.status, 201, r.text);
       assert.equal((await c.get(`${API}/me`)).json.emailVerified, false);
-
-      const before = smtp.received.length;
       await smtp.waitFor(before + 1);
       const [mail] = smtp.to('ada@example.com');
       assert.ok(mail);
