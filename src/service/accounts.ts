@@ -15,6 +15,8 @@ import { noteTwoFactorRule } from './require-two-factor.js';
 
 export const accountLocked = () =>
   new AppError(403, 'account_locked', 'This account is locked. Contact the administrator of this service.');
+import { queueVerification } from './mail/email-address.js';
+import { inTransaction } from './transaction.js';
 
 export function checkNewPassword(password: string): void {
   const problem = passwordProblem(password);
@@ -41,7 +43,11 @@ export async function createUser(ctx: Context, input: { email: string; password:
     passwordChangedAt: now,
   };
   try {
-    await insertUser(ctx.db, user);
+    // The account and its "Confirm your email address" message exist together or not at all.
+    await inTransaction(ctx, async (t) => {
+      await insertUser(t.db, user);
+      await queueVerification(t, user);
+    });
   } catch (err) {
     if (err instanceof EmailTakenError) throw new AppError(409, 'email_taken', 'An account with this email already exists. Log in instead.', {}, 'email');
     throw err;

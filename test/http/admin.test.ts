@@ -113,6 +113,9 @@ for (const { kind, skip } of databaseKinds()) {
       assert.equal(audit.json[0].actor, 'admin@example.com');
       assert.equal(audit.json[0].actorKind, 'session');
       assert.equal(audit.json[0].targetEmail, 'person@example.com');
+      // The person was told by email, through the outbox, of both.
+      const mails = await server.ctx.db.selectFrom('mail_outbox').select('kind').where('user_id', '=', personId).where('kind', '=', 'admin_action').execute();
+      assert.equal(mails.length, 2);
     });
 
     test('reset-2fa, revoke-sessions and groups', async () => {
@@ -188,6 +191,8 @@ for (const { kind, skip } of databaseKinds()) {
       }
       const audit = (await c.get(`${API}/admin/audit-log?limit=1`)).json[0];
       assert.equal(audit.action, 'delete');
+      const told = await server.ctx.db.selectFrom('mail_outbox').select(['kind', 'to_address']).where('user_id', '=', id).execute();
+      assert.deepEqual(told, [{ kind: 'admin_action', to_address: 'bye@example.com' }], 'the deletion notice outlives the account');
       assert.equal(audit.targetEmail, 'bye@example.com');
     });
   });

@@ -4,6 +4,7 @@ import type { App } from '../schemas.js';
 import { accountRoutes } from './accounts.js';
 import { mySessionRoutes, requireTwoFactorApiGuard } from './my-sessions.js';
 import { adminApi } from '../admin/api.js';
+import { mailRoutes } from './mail.js';
 import { passkeyRoutes } from './passkeys.js';
 import { securityKeyRoutes } from './security-keys.js';
 import { securityLogRoutes } from './security-log.js';
@@ -40,6 +41,7 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
   securityKeyRoutes(app, ctx, authRateLimit);
   mySessionRoutes(app, ctx);
   await app.register(adminApi, { prefix: '/admin', ctx });
+  mailRoutes(app, ctx, authRateLimit);
   passkeyRoutes(app, ctx, authRateLimit);
 
   // Answers here can carry secrets and codes; no cache may keep them.

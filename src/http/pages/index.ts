@@ -7,6 +7,7 @@ import { loadVendorFiles, PUBLIC_DIR, vendorFile } from './assets.js';
 import { verifyCsrf } from './csrf.js';
 import { changePasswordPages } from './change-password.js';
 import { disablePages } from './disable-two-factor.js';
+import { mailPages } from './mail-pages.js';
 import { passkeyLoginPages } from './passkey-login.js';
 import { reauthenticatePages } from './reauthenticate.js';
 import { securityKeyPages } from './security-keys.js';
@@ -84,5 +85,6 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   sessionPages(app, ctx);
   deleteAccountPages(app, ctx, authRateLimit);
   adminPages(app, ctx);
+  mailPages(app, ctx);
   passkeyLoginPages(app, ctx, authRateLimit);
 }

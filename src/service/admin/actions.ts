@@ -9,6 +9,7 @@ import { AppError, notFound } from '../errors.js';
 import { logEvent, type SecurityEventType } from '../security-log.js';
 import { removeSecondFactors } from '../two-factor.js';
 import { notifyAdminAction } from './notify.js';
+import { inTransaction } from '../transaction.js';
 
 /** Who acts: an administrator's session, an admin token, or the operator's CLI. */
 export interface Actor {
@@ -67,12 +68,21 @@ async function target(ctx: Context, userId: string): Promise<UserRow> {
   return row;
 }
 
-/** The three records of every admin action: the person's security log, the audit log, and a mail to the person. */
+/**
+ * The three records of every admin action, in one transaction: the person's security log, the
+ * audit log, and the mail to the person (queued in the outbox only if the records commit).
+ */
 async function record(ctx: Context, actor: Actor, user: UserRow, action: AdminAction, event: SecurityEventType | null, detail?: Record<string, string | number | boolean>) {
-  const by = { by: actor.kind === 'cli' ? 'operator' : 'administrator' };
-  if (event) await logEvent(ctx, user.id, event, actor.meta, { ...by, ...detail });
-  await recordAudit(ctx.db, ctx.random, {
-    at: ctx.clock.now(),
+  await inTransaction(ctx, async (t) => {
+    if (event) await logEvent(t, user.id, event, actor.meta, { by: actor.kind === 'cli' ? 'operator' : 'administrator', ...detail });
+    await audit(t, actor, user, action, detail);
+    await notifyAdminAction(t, { userId: user.id }, action, actor.meta);
+  });
+}
+
+async function audit(t: Context, actor: Actor, user: UserRow, action: AdminAction, detail?: Record<string, string | number | boolean>) {
+  await recordAudit(t.db, t.random, {
+    at: t.clock.now(),
     actor: actor.name,
     actorKind: actor.kind,
     action,
@@ -82,7 +92,6 @@ async function record(ctx: Context, actor: Actor, user: UserRow, action: AdminAc
     userAgent: actor.meta.userAgent,
     detail: detail ?? null,
   });
-  await notifyAdminAction(ctx, { userId: user.id, email: user.email }, action, actor.meta);
 }
 
 /** Locks the account and ends its sessions and trusted devices in one change. */
@@ -126,22 +135,16 @@ export async function setAccountGroups(ctx: Context, actor: Actor, userId: strin
   return after;
 }
 
-/** Removes the account and everything of it; the audit log keeps the record. */
+/**
+ * Removes the account and everything of it; the audit log keeps the record. The person is told
+ * first, in the same transaction (the outbox does not reference the account, so the message stays).
+ */
 export async function deleteAccount(ctx: Context, actor: Actor, userId: string): Promise<void> {
   const user = await target(ctx, userId);
-  // Told before the row goes (the message is queued in the outbox, which does not reference the account).
-  await notifyAdminAction(ctx, { userId: user.id, email: user.email }, 'delete', actor.meta);
-  if (!(await deleteUser(ctx.db, user.id))) throw notFound('That account');
-  await recordAudit(ctx.db, ctx.random, {
-    at: ctx.clock.now(),
-    actor: actor.name,
-    actorKind: actor.kind,
-    action: 'delete',
-    targetUserId: user.id,
-    targetEmail: user.email,
-    ip: actor.meta.ip,
-    userAgent: actor.meta.userAgent,
-    detail: null,
+  await inTransaction(ctx, async (t) => {
+    await notifyAdminAction(t, { userId: user.id }, 'delete', actor.meta);
+    if (!(await deleteUser(t.db, user.id))) throw notFound('That account');
+    await audit(t, actor, user, 'delete');
   });
 }
 
