@@ -1,4 +1,5 @@
-import { deleteUser } from '../store/account-admin.js';
+import { deleteMailOf, deleteUser } from '../store/account-admin.js';
+import { inTransaction } from './transaction.js';
 import { confirmPassword } from './accounts.js';
 import type { Context, RequestMeta } from './context.js';
 import { notFound } from './errors.js';
@@ -9,5 +10,8 @@ import { notFound } from './errors.js';
  */
 export async function deleteMyAccount(ctx: Context, userId: string, password: string, meta: RequestMeta): Promise<void> {
   await confirmPassword(ctx, userId, password, meta, 'delete_account');
-  if (!(await deleteUser(ctx.db, userId))) throw notFound('The account');
+  await inTransaction(ctx, async (t) => {
+    await deleteMailOf(t.db, userId);
+    if (!(await deleteUser(t.db, userId))) throw notFound('The account');
+  });
 }

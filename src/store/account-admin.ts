@@ -25,8 +25,17 @@ export async function setLocked(db: Kysely<Database> | Transaction<Database>, us
   return Number(r.numUpdatedRows) > 0;
 }
 
-/** Removes the account; every table of its data references it with ON DELETE CASCADE. */
-export async function deleteUser(db: Kysely<Database>, userId: string): Promise<boolean> {
+/**
+ * The account's messages in the mail outbox, queued or sent (their rows keep the address): the
+ * outbox does not reference the account, so that a notice can outlive it; deleting an account
+ * removes them explicitly.
+ */
+export async function deleteMailOf(db: Kysely<Database> | Transaction<Database>, userId: string): Promise<void> {
+  await db.deleteFrom('mail_outbox').where('user_id', '=', userId).execute();
+}
+
+/** Removes the account; every table of its data references it with ON DELETE CASCADE (but the outbox: deleteMailOf). */
+export async function deleteUser(db: Kysely<Database> | Transaction<Database>, userId: string): Promise<boolean> {
   const r = await db.deleteFrom('users').where('id', '=', userId).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }

@@ -1,5 +1,5 @@
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus, type SecondFactorMethod } from '../../store/two-factor-status.js';
-import { deleteUser, findUserRow, searchUsers, setLocked, type UserRow } from '../../store/account-admin.js';
+import { deleteMailOf, deleteUser, findUserRow, searchUsers, setLocked, type UserRow } from '../../store/account-admin.js';
 import { listAudit, recordAudit, type AuditEntry } from '../../store/admin-audit.js';
 import { lastLoginTimes } from '../../store/session-list.js';
 import { accountGroups, replaceAccountGroups } from '../account-groups.js';
@@ -142,6 +142,7 @@ export async function setAccountGroups(ctx: Context, actor: Actor, userId: strin
 export async function deleteAccount(ctx: Context, actor: Actor, userId: string): Promise<void> {
   const user = await target(ctx, userId);
   await inTransaction(ctx, async (t) => {
+    await deleteMailOf(t.db, user.id);
     await notifyAdminAction(t, { userId: user.id }, 'delete', actor.meta);
     if (!(await deleteUser(t.db, user.id))) throw notFound('That account');
     await audit(t, actor, user, 'delete');
