@@ -18,6 +18,13 @@ export const accountLocked = () =>
 import { queueVerification } from './mail/email-address.js';
 import { inTransaction } from './transaction.js';
 
+/** 403 `account_locked` for a locked account; called once its credential (password, passkey) verified. */
+export async function refuseIfLocked(ctx: Context, userId: string, meta: RequestMeta): Promise<void> {
+  if ((await accountFlags(ctx.db, userId))?.lockedAt == null) return;
+  await logEvent(ctx, userId, 'login_refused_locked', meta);
+  throw accountLocked();
+}
+
 export function checkNewPassword(password: string): void {
   const problem = passwordProblem(password);
   if (problem) throw new AppError(400, problem.code, problem.message, {}, 'password');
@@ -87,10 +94,7 @@ export async function login(
     throw invalidCredentials();
   }
   // Only after the password verified: the lock tells nothing to someone without it (SPEC §9).
-  if ((await accountFlags(ctx.db, user.id))?.lockedAt != null) {
-    await logEvent(ctx, user.id, 'login_refused_locked', meta);
-    throw accountLocked();
-  }
+  await refuseIfLocked(ctx, user.id, meta);
   await noteTwoFactorRule(ctx, user.id);
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();

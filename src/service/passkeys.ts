@@ -11,6 +11,7 @@ import { AppError } from './errors.js';
 import { isAuthenticationResponse, notAnAnswer, recordKeyUse, refusalReason, rpId } from './security-keys.js';
 import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
+import { refuseIfLocked } from './accounts.js';
 
 /*
  * Passwordless sign-in with a passkey (SPEC §10). The browser is asked for any passkey of this site
@@ -127,6 +128,8 @@ export async function signInWithPasskey(
     if (err instanceof AppError && err.code === 'invalid_code') throw passkeyRefused('invalid_passkey', err.message);
     throw err;
   }
+  // A locked account (SPEC §9) is refused only now that the passkey proved who is asking.
+  await refuseIfLocked(ctx, key.userId, meta);
   const { token } = await startSession(
     ctx,
     { userId: key.userId, pending: false, fullyAuthenticated: true, amr: combineAmr(['hwk', 'user']), replaces },

@@ -7,6 +7,7 @@ import { databaseKinds } from '../helpers/databases.js';
 import { startAnotherNode, startTestServer, type TestServer } from '../helpers/server.js';
 import { SoftAuthenticator, type AssertionKnobs, type CreationKnobs } from '../helpers/soft-authenticator.js';
 import { API, PASSWORD, assertError } from '../helpers/totp.js';
+import { CLI_ACTOR, lockAccount, unlockAccount } from '../../src/service/admin/actions.js';
 
 /** Google Password Manager's AAGUID, as listed by the aaguids package. */
 const GPM_AAGUID = Buffer.from('ea9b8d664d011d213ce4b6b48cb575d4', 'hex');
@@ -191,6 +192,16 @@ for (const { kind, skip } of databaseKinds()) {
       assert.deepEqual(login!.detail, { method: 'passkey', key: 'Passkey' });
       // No trusted device is involved.
       assert.equal(client.cookies.has('twofold_device'), false);
+    });
+
+    test('a locked account cannot sign in with a passkey either: 403 account_locked once the passkey verified', async () => {
+      const { userId, auth } = await accountWithPasskey();
+      await lockAccount(server.ctx, CLI_ACTOR, userId);
+      const { client, result } = await passkeySignIn(auth);
+      assertError(result, 403, 'account_locked');
+      assertError(await client.get(`${API}/me`), 401, 'unauthenticated');
+      await unlockAccount(server.ctx, CLI_ACTOR, userId);
+      assert.equal((await passkeySignIn(auth)).result.status, 200);
     });
 
     test('an answer without user verification is refused and logged; no session', async () => {
