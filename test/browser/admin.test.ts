@@ -69,7 +69,8 @@ test('an administrator locks and unlocks a person from the admin pages (no JavaS
   await page.goto(`${base}/settings`);
   await setUpTwoFactorHere(page, base);
 
-  await page.goto(`${base}/admin`);
+  await page.goto(`${base}/settings`);
+  await page.getByRole('region', { name: 'Administration' }).getByRole('link', { name: 'Manage users' }).click();
   await page.getByRole('heading', { name: 'Users', level: 1 }).waitFor();
   await page.getByLabel('Email', { exact: true }).fill('person@');
   await page.getByRole('button', { name: 'Search', exact: true }).click();

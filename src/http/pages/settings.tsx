@@ -16,6 +16,7 @@ import { KEY_SCRIPTS, SecurityKeysSection, type AddKeyFormState } from './securi
 import { fresh, isReauthRequired, ReturnTo, toReauthenticate } from './second-factor-fields.js';
 import { describeBrowser, describeEvent, formatTime } from './security-log-view.js';
 import { signedInPage } from './page-context.js';
+import { isAdmin } from '../../service/account-groups.js';
 import { sendPage } from './render.js';
 
 const LOG_PAGE = 25;
@@ -38,6 +39,8 @@ export interface SettingsPageProps {
   keys: SecurityKeyView[];
   /** A flash about security keys, shown in their section. */
   keyNotice?: string | undefined;
+  /** A member of admins: the page links to /admin. */
+  admin?: boolean;
   /** The add-key form shown again after a refusal. */
   keyForm?: AddKeyFormState | undefined;
 }
@@ -245,6 +248,20 @@ export function SessionsSection() {
   );
 }
 
+/** For members of admins: the way to the admin pages. */
+export function AdministrationSection() {
+  return (
+    <Card heading="Administration" id="administration">
+      <p>You are an administrator: you can search accounts, lock them, reset their two-factor authentication and read the audit log.</p>
+      <div class="actions actions-compact">
+        <a class="button button-secondary" href="/admin">
+          Manage users
+        </a>
+      </div>
+    </Card>
+  );
+}
+
 export function DeleteAccountSection() {
   return (
     <Card heading="Delete account" id="delete-account">
@@ -305,6 +322,7 @@ export function SettingsPage(p: SettingsPageProps) {
       {p.devices !== undefined ? <TrustedDevicesSection csrf={p.csrf} devices={p.devices} /> : null}
       <PasswordSection />
       <SessionsSection />
+      {p.admin ? <AdministrationSection /> : null}
       <SecurityLogSection events={p.events} olderBefore={p.olderBefore} olderPage={p.olderPage} />
       <DeleteAccountSection />
     </Layout>
@@ -325,11 +343,12 @@ export async function showSettings(
   const query = request.method === 'GET' ? (request.query as Record<string, unknown>) : {};
   const raw = query.before;
   const before = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
-  const [status, events, devices, keys] = await Promise.all([
+  const [status, events, devices, keys, admin] = await Promise.all([
     twoFactorStatus(ctx.db, auth.session.userId),
     listEvents(ctx.db, auth.session.userId, LOG_PAGE, before),
     listDevices(ctx, auth.session.userId, readCookie(request, cookieNames(ctx.config).device)),
     listKeys(ctx, auth.session.userId),
+    isAdmin(ctx, auth.session.userId),
   ]);
   const { notice, keyNotice, codesLeft } = settingsNotice(query);
   // A page ends on a whole millisecond (listEvents), so the next page starts strictly before it.
@@ -350,6 +369,7 @@ export async function showSettings(
       keys={keys}
       keyNotice={keyNotice}
       keyForm={keyForm}
+      admin={admin}
     />,
     keyForm?.failure?.status ?? 200,
     keyForm?.failure?.headers ?? {},
