@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { parseAmr } from '../core/amr.js';
 import type { Session } from '../core/session.js';
 import type { Database } from './schema.js';
 
@@ -6,7 +7,7 @@ import type { Database } from './schema.js';
 export async function listUserSessions(db: Kysely<Database>, userId: string): Promise<Session[]> {
   const rows = await db
     .selectFrom('sessions')
-    .select(['id', 'user_id', 'created_at', 'last_seen_at', 'pending', 'authenticated_at', 'ip', 'user_agent'])
+    .select(['id', 'user_id', 'created_at', 'last_seen_at', 'pending', 'authenticated_at', 'ip', 'user_agent', 'amr'])
     .where('user_id', '=', userId)
     .where('pending', '=', 0)
     .orderBy('last_seen_at', 'desc')
@@ -21,7 +22,8 @@ export async function listUserSessions(db: Kysely<Database>, userId: string): Pr
     authenticatedAt: r.authenticated_at,
     ip: r.ip,
     userAgent: r.user_agent,
-  })) as Session[];
+    amr: parseAmr(r.amr),
+  }));
 }
 
 /** Deletes one session only when it belongs to `userId`: another account's session id does nothing. */
