@@ -29,6 +29,8 @@ const SETUP_ROUTES = new Set([
   'POST /api/v1/me/two-factor/totp/confirm',
   'POST /api/v1/me/security-keys/options',
   'POST /api/v1/me/security-keys',
+  'POST /api/v1/me/passkeys/options',
+  'POST /api/v1/me/passkeys',
 ]);
 
 /** 403 `two_factor_setup_required` for every signed-in API route but /me, setup and logout, after the grace period. */
