@@ -44,6 +44,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     bodyLimit: BODY_LIMIT,
     trustProxy: ctx.config.trustProxy,
     return503OnClosing: true,
+    // On close, sockets with no request in flight are closed at once; busy ones end after their answer.
+    forceCloseConnections: 'idle',
     // The router's own refusals (an over-long path part, a malformed URL) in the error shape of SPEC §5.
     frameworkErrors: (err, _request, reply) => {
       void sendJsonError(reply, normalizeError(err));
@@ -112,6 +114,17 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     // The document describes the JSON API only; the HTML pages (forms, redirects) are not part of it.
     transform: ({ schema, url }) => ({ schema: url.startsWith('/api/v1/') ? schema : { ...schema, hide: true }, url }),
+  });
+
+  // Shutdown (SIGTERM): once close begins, every answer still going out tells its client to close the
+  // connection, so Node ends each socket after its response instead of holding it open for the
+  // keep-alive timeout (which kept the process alive for 75 s) or closing it under a client's reuse.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.addHook('onRequest', originGuard(ctx.config.publicOrigin));
