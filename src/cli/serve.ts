@@ -4,6 +4,8 @@ import { buildContext } from '../service/build-context.js';
 import { openStore } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { deleteExpiredRows } from '../store/housekeeping.js';
+import { deleteOldMailRows, startMailDelivery } from '../service/mail/delivery.js';
+import type { MailWorker } from '../service/mail/worker.js';
 
 const HOUSEKEEPING_MS = 10 * 60_000;
 const SHUTDOWN_GRACE_MS = 8_000;
@@ -23,9 +25,11 @@ export async function serve(config: Config): Promise<void> {
 
   const timer = setInterval(() => {
     deleteExpiredRows(ctx.db, ctx.clock.now(), ctx.policy).catch((err) => app.log.warn({ err }, 'housekeeping failed'));
+    deleteOldMailRows(ctx).catch((err) => app.log.warn({ err }, 'mail housekeeping failed'));
   }, HOUSEKEEPING_MS);
   timer.unref();
 
+  let mail: MailWorker | undefined;
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -38,17 +42,22 @@ export async function serve(config: Config): Promise<void> {
       app.log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'requests still open at the shutdown deadline; closing them');
       app.server.closeAllConnections();
     }, SHUTDOWN_GRACE_MS).unref();
-    app.close().then(
-      () => process.exit(0),
-      (err) => {
-        app.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    // A send under way may finish (or its message goes back to the queue) before the database closes.
+    (mail ? mail.stop(5_000) : Promise.resolve())
+      .catch((err) => app.log.warn({ err }, 'mail worker stop failed'))
+      .then(() => app.close())
+      .then(
+        () => process.exit(0),
+        (err) => {
+          app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  mail = startMailDelivery(ctx, { log: app.log });
   app.log.info({ publicUrl: config.publicUrl.href, database: store.dialect }, 'twofold ready');
 }
