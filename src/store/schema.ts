@@ -104,6 +104,14 @@ export interface SecondFactorAttemptsTable {
   last_failure_at: number;
 }
 
+export interface PasswordAttemptsTable {
+  /** `address:<keyed hash of the normalised address>` or `device:<keyed hash of a browser's token>`. */
+  key: string;
+  /** Consecutive wrong passwords (counted up front, before the check; a success deletes the row). */
+  failures: number;
+  last_failure_at: number;
+}
+
 export interface ChallengesTable {
   id: string;
   /** The session (by token hash) the ceremony belongs to. */
@@ -201,6 +209,7 @@ export interface Database {
   challenges: ChallengesTable;
   admin_tokens: AdminTokensTable;
   admin_audit_log: AdminAuditLogTable;
+  password_attempts: PasswordAttemptsTable;
   mail_outbox: MailOutboxTable;
   email_tokens: EmailTokensTable;
   passkey_challenges: PasskeyChallengesTable;
