@@ -1,14 +1,11 @@
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransportFuture,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { webauthn } from './webauthn-module.js';
 import { randomId } from '../core/random.js';
 import { challengeExpiresAt, checkCounter, checkKeyName, credentialOwnership, CHALLENGE_TTL_MS, type CeremonyPurpose } from '../core/security-key.js';
 import { clearAttempts } from '../store/attempts.js';
@@ -158,7 +155,7 @@ export async function listKeys(ctx: Context, userId: string): Promise<SecurityKe
 export async function registrationOptions(ctx: Context, auth: ActiveSession): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const { session, email } = auth;
   const keys = await listSecurityKeys(ctx.db, session.userId);
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName: ctx.config.issuer,
     rpID: rpId(ctx),
     userName: email,
@@ -204,9 +201,9 @@ export async function addSecurityKey(
   const taken = await consumeChallenge(ctx.db, session.id, 'registration', now);
   if (!taken.ok) throw registrationRefused(challengeMessage(taken.problem));
 
-  let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  let verified: Awaited<ReturnType<typeof import('@simplewebauthn/server').verifyRegistrationResponse>>;
   try {
-    verified = await verifyRegistrationResponse({
+    verified = await (await webauthn()).verifyRegistrationResponse({
       response: input.response,
       expectedChallenge: taken.challenge.challenge,
       expectedOrigin: ctx.config.publicOrigin,
@@ -284,7 +281,7 @@ export async function removeSecurityKey(ctx: Context, userId: string, id: string
 async function requestOptions(ctx: Context, session: { id: string; userId: string }, purpose: CeremonyPurpose): Promise<PublicKeyCredentialRequestOptionsJSON> {
   checkMethodAvailable(await twoFactorStatus(ctx.db, session.userId), 'webauthn');
   const keys = await listSecurityKeys(ctx.db, session.userId);
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID: rpId(ctx),
     allowCredentials: keys.map((k) => ({ id: k.credentialId, transports: toTransports(k.transports) })),
     challenge: newChallenge(ctx),
@@ -335,9 +332,9 @@ async function verifyAssertion(
   if (credentialOwnership(found, userId) === 'unknown' || !found) return refuse('unknown_credential');
   const key = found;
 
-  let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  let result: Awaited<ReturnType<typeof import('@simplewebauthn/server').verifyAuthenticationResponse>>;
   try {
-    result = await verifyAuthenticationResponse({
+    result = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: taken.challenge.challenge,
       expectedOrigin: ctx.config.publicOrigin,
