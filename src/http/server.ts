@@ -14,6 +14,7 @@ import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
 import { originGuard } from './origin.js';
 import { pagesPlugin } from './pages/index.js';
 import { securityHeadersHook } from './security-headers.js';
+import { installMetrics } from './metrics-server.js';
 import { isJsonPath, NOT_FOUND, sendPageError } from './pages/errors.js';
 import { ErrorBody, type App } from './schemas.js';
 
@@ -92,6 +93,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     // The document describes the JSON API only; the HTML pages (forms, redirects) are not part of it.
     transform: ({ schema, url }) => ({ schema: url.startsWith('/api/v1/') ? schema : { ...schema, hide: true }, url }),
   });
+
+  await installMetrics(app, ctx.config);
 
   app.addHook('onRequest', originGuard(ctx.config.publicOrigin));
   app.addHook('preValidation', refuseNulBytes);

@@ -10,6 +10,7 @@ import { AppError } from './errors.js';
 import { recoveryCodeMacs } from './recovery-codes.js';
 import { logEvent } from './security-log.js';
 import { MAX_FAILURES } from '../core/lockout.js';
+import { metrics } from './metrics.js';
 
 /** The methods that can be guessed, and so share the per-account lock (SPEC §3). */
 export type GuessableMethod = 'totp' | 'recovery_code';
@@ -58,11 +59,16 @@ export async function verifyGuessable(
   const normalized = method === 'totp' ? normalizeTotpCode(input) : normalizeRecoveryCode(input);
   if (normalized === null) {
     // A code of the wrong shape cannot be right, so it is refused without costing an attempt.
-    throw (await lockedError(ctx, userId)) ?? invalidCode(method);
+    const locked = await lockedError(ctx, userId);
+    metrics.secondFactor(method, locked ? 'locked' : 'invalid');
+    throw locked ?? invalidCode(method);
   }
   const now = ctx.clock.now();
   const failures = await claimAttempt(ctx.db, userId, now);
-  if (failures === null) throw (await lockedError(ctx, userId)) ?? tooManyAttempts(1);
+  if (failures === null) {
+    metrics.secondFactor(method, 'locked');
+    throw (await lockedError(ctx, userId)) ?? tooManyAttempts(1);
+  }
 
   let ok = false;
   let reason = 'wrong';
@@ -79,9 +85,11 @@ export async function verifyGuessable(
     ok = await consumeRecoveryCode(ctx.db, userId, recoveryCodeMacs(ctx, userId, normalized), now);
   }
 
+  metrics.secondFactor(method, ok ? 'ok' : reason === 'replayed' ? 'replayed' : 'invalid');
   if (ok) {
     await clearAttempts(ctx.db, userId);
     if (method === 'recovery_code') {
+      metrics.recoveryCodeUsed();
       const { recoveryCodesRemaining } = await twoFactorStatus(ctx.db, userId);
       await logEvent(ctx, userId, 'recovery_code_used', meta, { remaining: recoveryCodesRemaining });
       return { recoveryCodesRemaining };
@@ -92,6 +100,7 @@ export async function verifyGuessable(
   if (failures >= MAX_FAILURES) {
     const locked = await lockedError(ctx, userId);
     const retryAfterS = locked ? Number(locked.headers['retry-after']) : 0;
+    metrics.lockout();
     await logEvent(ctx, userId, 'lockout', meta, { failures, retryAfterSeconds: retryAfterS });
   }
   throw invalidCode(method);

@@ -6,6 +6,7 @@ import type {
   RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { webauthn } from './webauthn-module.js';
+import { countSecondFactor } from './metrics.js';
 import { randomId } from '../core/random.js';
 import { challengeExpiresAt, checkCounter, checkKeyName, credentialOwnership, CHALLENGE_TTL_MS, type CeremonyPurpose } from '../core/security-key.js';
 import { clearAttempts } from '../store/attempts.js';
@@ -375,7 +376,7 @@ export async function loginWithSecurityKey(
   meta: RequestMeta,
 ): Promise<TwoFactorLoginResult> {
   checkMethodAvailable(await twoFactorStatus(ctx.db, pending.session.userId), 'webauthn');
-  await verifyAssertion(ctx, pending.session, 'authentication', input.response, meta);
+  await countSecondFactor('webauthn', verifyAssertion(ctx, pending.session, 'authentication', input.response, meta));
   return finishTwoFactorLogin(ctx, pending, { method: 'webauthn' }, input.trustDevice === true, meta);
 }
 
@@ -388,7 +389,7 @@ export async function reauthenticateWithSecurityKey(
 ): Promise<void> {
   await confirmPassword(ctx, session.userId, input.password, meta, 'reauthenticate');
   checkMethodAvailable(await twoFactorStatus(ctx.db, session.userId), 'webauthn');
-  await verifyAssertion(ctx, session, 'reauthentication', input.response, meta);
+  await countSecondFactor('webauthn', verifyAssertion(ctx, session, 'reauthentication', input.response, meta));
   await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now());
   await logEvent(ctx, session.userId, 'reauthenticated', meta, { method: 'webauthn' });
 }

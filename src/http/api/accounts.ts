@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { countLogin } from '../../service/metrics.js';
 import { login, logout, signup } from '../../service/accounts.js';
 import type { Context } from '../../service/context.js';
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus } from '../../store/two-factor-status.js';
@@ -44,10 +45,12 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
     },
     async (request, reply) => {
       const previous = await loadAuth(ctx, request);
-      const result = await login(ctx, request.body, requestMeta(request), {
-        replaces: previous?.session.id,
-        deviceToken: readCookie(request, names.device),
-      });
+      const result = await countLogin(
+        login(ctx, request.body, requestMeta(request), {
+          replaces: previous?.session.id,
+          deviceToken: readCookie(request, names.device),
+        }),
+      );
       if (result.status === 'two_factor_required') {
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);
         return { status: result.status, methods: result.methods };

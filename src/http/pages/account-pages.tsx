@@ -1,4 +1,5 @@
 import { PENDING_LOGIN_MS } from '../../core/session.js';
+import { countLogin } from '../../service/metrics.js';
 import { login, logout, signup } from '../../service/accounts.js';
 import type { Context } from '../../service/context.js';
 import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
@@ -110,10 +111,12 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     if (!form.email.trim()) return show(fieldFailure('email', 'Enter your email address.'));
     if (!form.password) return show(fieldFailure('password', 'Enter your password.'));
     try {
-      const result = await login(ctx, { email: form.email, password: form.password }, requestMeta(request), {
-        replaces: auth?.session.id,
-        deviceToken: readCookie(request, names.device),
-      });
+      const result = await countLogin(
+        login(ctx, { email: form.email, password: form.password }, requestMeta(request), {
+          replaces: auth?.session.id,
+          deviceToken: readCookie(request, names.device),
+        }),
+      );
       if (result.status === 'two_factor_required') {
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);
         return reply.redirect(withNext('/login/two-factor', next), 303);
