@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, isPostgresUrl, loadConfig, loadDotEnv, type Config } from '../config.js';
 import { buildContext } from '../service/build-context.js';
 import { createUser, listUsers } from '../service/accounts.js';
+import { changeGroupsByEmail } from '../service/groups.js';
 import { AppError } from '../service/errors.js';
 import { adminResetTwoFactor } from '../service/two-factor.js';
 import { openStore, type Store } from '../store/db.js';
@@ -22,6 +23,9 @@ Commands:
   users list                  list accounts: id, email, created, 2FA methods
   users reset-2fa <email>     turn off two-factor authentication for a person
                               who lost both device and recovery codes
+  users groups <email> [--add G] [--remove G]
+                              add or remove groups (each option may repeat)
+                              and print the account's groups, one per line
   backup <file>               copy a live SQLite database to <file>
 
 Configuration comes from the environment (and .env); see README.md.
@@ -110,6 +114,21 @@ async function main(argv: string[]): Promise<void> {
               ? `two-factor authentication is now off for ${email}; app, security keys, recovery codes and trusted devices were removed\n`
               : `${email} had no two-factor authentication; nothing else changed\n`,
           );
+        });
+        return;
+      }
+      if (sub === 'groups') {
+        const { values, positionals } = parseArgs({
+          args,
+          options: { add: { type: 'string', multiple: true }, remove: { type: 'string', multiple: true } },
+          allowPositionals: true,
+          strict: true,
+        });
+        if (positionals.length !== 1) fail('users groups needs exactly one email');
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const { email, groups } = await changeGroupsByEmail(ctx, positionals[0]!, { add: values.add ?? [], remove: values.remove ?? [] });
+          process.stdout.write(groups.length ? groups.map((g) => `${g}\n`).join('') : `${email} is in no group\n`);
         });
         return;
       }

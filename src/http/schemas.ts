@@ -46,6 +46,7 @@ export const Me = Type.Object({
     methods: Type.Array(Method),
     recoveryCodesRemaining: Type.Integer(),
   }),
+  groups: Type.Array(Type.String(), { description: 'the groups the account is in, sorted; access rules name them as group:<name>' }),
 });
 
 export const SecurityEvent = Type.Object({

@@ -19,12 +19,17 @@ export type SecurityEventType =
   | 'security_key_removed'
   | 'security_key_failed'
   | 'security_key_possibly_cloned'
+  | 'security_key_renamed'
+  | 'passkey_added'
+  | 'passkey_removed'
+  | 'passkey_renamed'
   | 'device_trusted'
   | 'device_revoked'
   | 'trusted_devices_revoked'
   | 'reauthenticated'
   | 'password_changed'
-  | 'admin_two_factor_reset';
+  | 'admin_two_factor_reset'
+  | 'groups_changed';
 
 export function logEvent(
   ctx: Context,

@@ -23,6 +23,8 @@ export interface SessionsTable {
   authenticated_at: number | null;
   ip: string | null;
   user_agent: string | null;
+  /** RFC 8176 values of what the login proved, space-separated (core/amr.ts). */
+  amr: Generated<string>;
 }
 
 export interface SecurityEventsTable {
@@ -81,6 +83,10 @@ export interface SecurityKeysTable {
   name: string;
   created_at: number;
   last_used_at: number | null;
+  /** 'security_key' (a second factor only) or 'passkey' (discoverable, user-verifying: signs in alone). */
+  kind: Generated<string>;
+  /** The authenticator model's AAGUID, when it reported one. */
+  aaguid: string | null;
 }
 
 export interface SecondFactorAttemptsTable {
@@ -101,6 +107,22 @@ export interface ChallengesTable {
   expires_at: number;
 }
 
+export interface PasskeyChallengesTable {
+  /** base64url challenge as sent to the browser. */
+  challenge: string;
+  /** SHA-256 (base64url) of the ceremony cookie of the browser that asked. */
+  binding: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface UserGroupsTable {
+  user_id: string;
+  /** Normalised group name (core/groups.ts). */
+  name: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -111,6 +133,8 @@ export interface Database {
   security_keys: SecurityKeysTable;
   second_factor_attempts: SecondFactorAttemptsTable;
   challenges: ChallengesTable;
+  passkey_challenges: PasskeyChallengesTable;
+  user_groups: UserGroupsTable;
 }
 
 export type { Generated };

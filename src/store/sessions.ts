@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
 import { affected, arg, first, prepare } from './prepared.js';
 import type { Database } from './schema.js';
@@ -8,7 +9,10 @@ export interface SessionWithUser {
   email: string;
 }
 
-const insertRow = prepare<[id: string, userId: string, createdAt: number, lastSeenAt: number, pending: number, authenticatedAt: number | null, ip: string | null, userAgent: string | null], unknown>((db) =>
+const insertRow = prepare<
+  [id: string, userId: string, createdAt: number, lastSeenAt: number, pending: number, authenticatedAt: number | null, ip: string | null, userAgent: string | null, amr: string],
+  unknown
+>((db) =>
   db.insertInto('sessions').values({
     id: arg(0),
     user_id: arg(1),
@@ -18,11 +22,12 @@ const insertRow = prepare<[id: string, userId: string, createdAt: number, lastSe
     authenticated_at: arg(5),
     ip: arg(6),
     user_agent: arg(7),
+    amr: arg(8),
   }),
 );
 
 export async function insertSession(db: Kysely<Database>, s: Session): Promise<void> {
-  await affected(db, insertRow(db, s.id, s.userId, s.createdAt, s.lastSeenAt, s.pending ? 1 : 0, s.authenticatedAt, s.ip, s.userAgent));
+  await affected(db, insertRow(db, s.id, s.userId, s.createdAt, s.lastSeenAt, s.pending ? 1 : 0, s.authenticatedAt, s.ip, s.userAgent, serializeAmr(s.amr)));
 }
 
 const selectSession = prepare<[id: string], SessionRow>((db) =>
@@ -38,6 +43,7 @@ const selectSession = prepare<[id: string], SessionRow>((db) =>
       'sessions.authenticated_at',
       'sessions.ip',
       'sessions.user_agent',
+      'sessions.amr',
       'users.email',
     ])
     .where('sessions.id', '=', arg<string>(0)),
@@ -52,6 +58,7 @@ interface SessionRow {
   authenticated_at: number | null;
   ip: string | null;
   user_agent: string | null;
+  amr: string;
   email: string;
 }
 
@@ -70,6 +77,7 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
       authenticatedAt: r.authenticated_at,
       ip: r.ip,
       userAgent: r.user_agent,
+      amr: parseAmr(r.amr),
     },
   };
 }
@@ -82,8 +90,14 @@ export async function touchSession(db: Kysely<Database>, id: string, now: number
   await affected(db, updateLastSeen(db, id, now));
 }
 
-export async function markSessionAuthenticated(db: Kysely<Database>, id: string, now: number): Promise<void> {
-  await db.updateTable('sessions').set({ authenticated_at: now, last_seen_at: now }).where('id', '=', id).execute();
+/** A full authentication inside a live session (re-authentication): fresh now, with what it proved. */
+export async function markSessionAuthenticated(db: Kysely<Database>, id: string, now: number, amr: readonly AmrValue[]): Promise<void> {
+  await db.updateTable('sessions').set({ authenticated_at: now, last_seen_at: now, amr: serializeAmr(amr) }).where('id', '=', id).execute();
+}
+
+/** A factor set up in this session counts for `two_factor` rules, but adds no freshness. */
+export async function setSessionAmr(db: Kysely<Database>, id: string, amr: readonly AmrValue[]): Promise<void> {
+  await db.updateTable('sessions').set({ amr: serializeAmr(amr) }).where('id', '=', id).execute();
 }
 
 const deleteById = prepare<[id: string], unknown>((db) => db.deleteFrom('sessions').where('id', '=', arg<string>(0)));

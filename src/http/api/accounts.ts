@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { countLogin } from '../../service/metrics.js';
 import { login, logout, signup } from '../../service/accounts.js';
 import type { Context } from '../../service/context.js';
+import { listGroups } from '../../store/groups.js';
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus } from '../../store/two-factor-status.js';
 import { authOf, loadAuth } from '../auth.js';
 import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
@@ -79,11 +80,12 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
     },
     async (request) => {
       const { session, email } = authOf(request);
-      const status = await twoFactorStatus(ctx.db, session.userId);
+      const [status, groups] = await Promise.all([twoFactorStatus(ctx.db, session.userId), listGroups(ctx.db, session.userId)]);
       return {
         id: session.userId,
         email,
         twoFactor: { enabled: isTwoFactorEnabled(status), methods: methodsOf(status), recoveryCodesRemaining: status.recoveryCodesRemaining },
+        groups,
       };
     },
   );
