@@ -3,7 +3,7 @@ import { normalizeRecoveryCode } from '../core/recovery-codes.js';
 import { normalizeTotpCode, verifyTotp } from '../core/totp.js';
 import { claimAttempt, clearAttempts, findAttempts } from '../store/attempts.js';
 import { consumeRecoveryCode } from '../store/recovery-codes.js';
-import { acceptTotpStep, findTotp } from '../store/totp.js';
+import { acceptTotpStep, findTotp, type TotpCredential } from '../store/totp.js';
 import { twoFactorStatus } from '../store/two-factor-status.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
@@ -55,6 +55,8 @@ export async function verifyGuessable(
   method: GuessableMethod,
   input: string,
   meta: RequestMeta,
+  /** The app's row when the caller already read it (the login step does, to know the app is set up). */
+  totpRow?: TotpCredential | null,
 ): Promise<{ recoveryCodesRemaining?: number }> {
   const normalized = method === 'totp' ? normalizeTotpCode(input) : normalizeRecoveryCode(input);
   if (normalized === null) {
@@ -73,7 +75,7 @@ export async function verifyGuessable(
   let ok = false;
   let reason = 'wrong';
   if (method === 'totp') {
-    const cred = await findTotp(ctx.db, userId);
+    const cred = totpRow !== undefined ? totpRow : await findTotp(ctx.db, userId);
     if (cred && cred.confirmedAt !== null) {
       const result = verifyTotp(ctx.box.decrypt(cred.secretEnc, totpSecretContext(userId)), normalized, now, cred.lastUsedStep);
       if (result.ok) {
