@@ -1,16 +1,21 @@
 import { createServer, type Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
-import { enableMetrics, metrics } from '../service/metrics.js';
+import type { Context } from '../service/context.js';
+import { enableMetrics, metrics, registerMailOutboxCollector } from '../service/metrics.js';
+import { countByState } from '../store/outbox.js';
 
 /**
  * With TWOFOLD_METRICS_PORT set: every answer is timed by route template, and GET /metrics is
  * served on that port alone (never on the main one, which faces the internet). Without it nothing
  * is added: no hook, no listener, no prom-client.
  */
-export async function installMetrics(app: FastifyInstance, config: Pick<Config, 'metricsPort' | 'host'>): Promise<void> {
+export async function installMetrics(app: FastifyInstance, ctx: Context): Promise<void> {
+  const config: Pick<Config, 'metricsPort' | 'host'> = ctx.config;
   if (config.metricsPort === undefined) return;
   const endpoint = await enableMetrics();
+  // The outbox is counted at each scrape (one grouped query), never on a request.
+  registerMailOutboxCollector(() => countByState(ctx.db));
 
   app.addHook('onResponse', (request, reply, done) => {
     metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);

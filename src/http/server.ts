@@ -94,7 +94,7 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     transform: ({ schema, url }) => ({ schema: url.startsWith('/api/v1/') ? schema : { ...schema, hide: true }, url }),
   });
 
-  await installMetrics(app, ctx.config);
+  await installMetrics(app, ctx);
 
   app.addHook('onRequest', originGuard(ctx.config.publicOrigin));
   app.addHook('preValidation', refuseNulBytes);

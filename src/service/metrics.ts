@@ -1,3 +1,4 @@
+import type { OutboxState } from '../core/mail-outbox.js';
 import type { AppError } from './errors.js';
 
 /*
@@ -14,7 +15,7 @@ export type SecondFactorResult = 'ok' | 'invalid' | 'replayed' | 'locked';
 /** Forward-auth answers (SPEC §8): allowed, sent to log in, signed in but refused. */
 export type AuthzDecision = 'allow' | 'login' | 'deny';
 /** Mail outbox states (SPEC §7); a mail module reports how many messages are in each. */
-export type MailOutboxState = 'pending' | 'sent' | 'failed';
+export type MailOutboxState = OutboxState;
 
 export interface Metrics {
   /** One answered HTTP request; `route` is the route template (or `unmatched`), never the URL. */

@@ -80,6 +80,8 @@ for (const { kind, skip } of databaseKinds()) {
       lastText = await scrape();
       for (const name of SERIES) assert.match(lastText, new RegExp(`^# TYPE ${name} `, 'm'), `${name} is exposed`);
       assert.match(lastText, /^process_resident_memory_bytes /m, 'default process metrics');
+      // The outbox gauge counts by state (signups queue verification mail).
+      assert.match(lastText, /^twofold_mail_outbox_messages\{state="(queued|sent|failed)"\} \d+/m);
 
       assert.equal(delta('twofold_logins_total{result="invalid_credentials"}'), 1);
       assert.equal(delta('twofold_logins_total{result="two_factor_required"}'), 2);
