@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { parseDuration } from './core/duration.js';
 import { parseRequireTwoFactor, type RequireTwoFactorRule } from './core/require-two-factor.js';
 
@@ -35,6 +36,10 @@ export interface Config {
   requireTwoFactor: RequireTwoFactorRule;
   /** TWOFOLD_REQUIRE_2FA_GRACE; 0 means none. */
   requireTwoFactorGraceMs: number;
+  /** How many password hashes may run at once (TWOFOLD_HASH_CONCURRENCY; default cores − 1). */
+  hashConcurrency: number;
+  /** TWOFOLD_METRICS_PORT: Prometheus metrics on their own port; undefined: off. */
+  metricsPort: number | undefined;
   /** SPEC §7 mail: SMTP URL, or unset for .eml files in mailDir. */
   smtpUrl: string | undefined;
   /** The From header: the issuer name as the sender name. */
@@ -192,6 +197,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: env.LOG_LEVEL || 'info',
     requireTwoFactor: requireTwoFactorRule(env.TWOFOLD_REQUIRE_2FA),
     requireTwoFactorGraceMs: duration('TWOFOLD_REQUIRE_2FA_GRACE', env.TWOFOLD_REQUIRE_2FA_GRACE, '7d', { allowZero: true }),
+    hashConcurrency: integer('TWOFOLD_HASH_CONCURRENCY', env.TWOFOLD_HASH_CONCURRENCY, Math.max(1, availableParallelism() - 1), 1, 1024),
+    metricsPort: env.TWOFOLD_METRICS_PORT ? integer('TWOFOLD_METRICS_PORT', env.TWOFOLD_METRICS_PORT, 0, 1, 65535) : undefined,
     ...mailConfig(env, publicUrl, issuer),
   };
 }
