@@ -32,6 +32,11 @@ export interface Session {
   authenticatedAt: number | null;
   ip: string | null;
   userAgent: string | null;
+  /**
+   * The account's credential generation read together with the credential this session was
+   * granted on; the session lives only while the account still has it.
+   */
+  credentialGeneration: number;
 }
 
 export interface NewSessionInput {
@@ -41,6 +46,8 @@ export interface NewSessionInput {
   fullyAuthenticated: boolean;
   ip: string | null;
   userAgent: string | null;
+  /** Read in the same row as the password hash (or carried over from the pending login). */
+  credentialGeneration: number;
 }
 
 export function createSession(input: NewSessionInput, clock: Clock, random: RandomSource): { token: string; session: Session } {
@@ -57,6 +64,7 @@ export function createSession(input: NewSessionInput, clock: Clock, random: Rand
       authenticatedAt: input.fullyAuthenticated && !input.pending ? now : null,
       ip: input.ip,
       userAgent: input.userAgent,
+      credentialGeneration: input.credentialGeneration,
     },
   };
 }

@@ -1,10 +1,12 @@
 import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Store } from './db.js';
 import * as m001 from './migrations/001_initial.js';
+import * as m003 from './migrations/003_credential_generation.js';
 
 /** Migrations are listed here, not read from disk, so they ship inside the code that needs them. */
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
+  '003_credential_generation': m003,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -11,6 +11,8 @@ export interface UsersTable {
   password_hash: string;
   created_at: number;
   password_changed_at: number;
+  /** Goes up whenever every session and trusted device of the account must end (migration 003). */
+  credential_generation: number;
 }
 
 export interface SessionsTable {
@@ -23,6 +25,8 @@ export interface SessionsTable {
   authenticated_at: number | null;
   ip: string | null;
   user_agent: string | null;
+  /** The account's credential generation when the session began; alive only while they are equal. */
+  credential_generation: number;
 }
 
 export interface SecurityEventsTable {
@@ -67,6 +71,8 @@ export interface TrustedDevicesTable {
   created_at: number;
   expires_at: number;
   last_used_at: number | null;
+  /** As for sessions: usable only while equal to the account's credential generation. */
+  credential_generation: number;
 }
 
 export interface SecurityKeysTable {

@@ -19,11 +19,15 @@ export async function insertSession(db: Kysely<Database>, s: Session): Promise<v
       authenticated_at: s.authenticatedAt,
       ip: s.ip,
       user_agent: s.userAgent,
+      credential_generation: s.credentialGeneration,
     })
     .execute();
 }
 
-/** The hot path: one primary-key lookup joined to the user's email. */
+/**
+ * The hot path: one primary-key lookup joined to the user's email. A session stamped with an older
+ * credential generation than the account's is not found: that is how "end every session" works.
+ */
 export async function findSession(db: Kysely<Database>, id: string): Promise<SessionWithUser | null> {
   const r = await db
     .selectFrom('sessions')
@@ -37,9 +41,11 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
       'sessions.authenticated_at',
       'sessions.ip',
       'sessions.user_agent',
+      'sessions.credential_generation',
       'users.email',
     ])
     .where('sessions.id', '=', id)
+    .whereRef('sessions.credential_generation', '=', 'users.credential_generation')
     .executeTakeFirst();
   if (!r) return null;
   return {
@@ -53,6 +59,7 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
       authenticatedAt: r.authenticated_at,
       ip: r.ip,
       userAgent: r.user_agent,
+      credentialGeneration: r.credential_generation,
     },
   };
 }
@@ -71,10 +78,10 @@ export async function deleteSession(db: Kysely<Database>, id: string): Promise<b
   return Number(r.numDeletedRows) > 0;
 }
 
-export async function deleteUserSessions(db: Kysely<Database>, userId: string, exceptId?: string): Promise<void> {
-  let q = db.deleteFrom('sessions').where('user_id', '=', userId);
-  if (exceptId) q = q.where('id', '!=', exceptId);
-  await q.execute();
+/** A pending login is turned into a session once: only the request whose DELETE removed it may go on. */
+export async function claimPendingSession(db: Kysely<Database>, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('sessions').where('id', '=', id).where('pending', '=', 1).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
 }
 
 /** Housekeeping: rows past any possible lifetime. */

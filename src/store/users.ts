@@ -9,6 +9,8 @@ export interface User {
   passwordHash: string;
   createdAt: number;
   passwordChangedAt: number;
+  /** Read with the hash: a session granted on this password is stamped with it (store/credential-generation.ts). */
+  credentialGeneration: number;
 }
 
 type Row = Database['users'];
@@ -21,6 +23,7 @@ function toUser(r: Row): User {
     passwordHash: r.password_hash,
     createdAt: r.created_at,
     passwordChangedAt: r.password_changed_at,
+    credentialGeneration: r.credential_generation,
   };
 }
 
@@ -40,6 +43,7 @@ export async function insertUser(db: Kysely<Database>, user: User): Promise<void
         password_hash: user.passwordHash,
         created_at: user.createdAt,
         password_changed_at: user.passwordChangedAt,
+        credential_generation: user.credentialGeneration,
       })
       .execute();
   } catch (err) {

@@ -67,7 +67,7 @@ export function securityKeyPages(app: App, ctx: Context, authRateLimit: { max: n
     const id = String((request.params as Record<string, unknown>).id ?? '');
     let twoFactorDisabled = false;
     try {
-      ({ twoFactorDisabled } = await removeSecurityKey(ctx, auth.session.userId, id, requestMeta(request)));
+      ({ twoFactorDisabled } = await removeSecurityKey(ctx, auth.session, id, requestMeta(request)));
     } catch (err) {
       if (isReauthRequired(err)) return toReauthenticate(reply, '/settings');
       // Already gone (removed in another tab): the list simply no longer shows it.
