@@ -47,3 +47,14 @@ export function parseTrustProxy(value: string | undefined, name = 'TWOFOLD_TRUST
   if (bad !== undefined) throw new TrustProxyError(`${name}: "${bad}" is not an IP address or CIDR range; ${HOW}.`);
   return entries;
 }
+
+/**
+ * The option for Fastify. A hop count becomes a function trusting that many hops from the socket
+ * inwards (Fastify itself now refuses to trust on a bare number, since it cannot tell a proxy from
+ * a client that connects directly: use a count only when nothing reaches the service but through
+ * its proxies, and prefer their addresses).
+ */
+export function fastifyTrustProxy(t: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  if (typeof t === 'number') return t === 0 ? false : (_address: string, hop: number) => hop < t;
+  return t;
+}

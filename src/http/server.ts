@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import type { Context } from '../service/context.js';
+import { fastifyTrustProxy } from '../core/trust-proxy.js';
 import { AppError } from '../service/errors.js';
 import { apiPlugin } from './api/index.js';
 import { authGuard } from './auth.js';
@@ -42,7 +43,7 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     // One log line per request comes from the onResponse hook below, not Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    trustProxy: ctx.config.trustProxy,
+    trustProxy: fastifyTrustProxy(ctx.config.trustProxy),
     return503OnClosing: true,
     // The router's own refusals (an over-long path part, a malformed URL) in the error shape of SPEC §5.
     frameworkErrors: (err, _request, reply) => {

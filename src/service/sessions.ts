@@ -11,7 +11,7 @@ export interface ActiveSession {
 
 /**
  * Turns a cookie token into a live session, or null. One indexed read; a write only when the
- * session expired (deleted) or lastSeenAt is over a minute old.
+ * session expired (deleted) or lastSeenAt is older than the policy's touch interval.
  */
 export async function resolveSession(ctx: Context, token: string | undefined): Promise<ActiveSession | null> {
   if (!token || !isTokenShaped(token)) return null;
@@ -22,7 +22,7 @@ export async function resolveSession(ctx: Context, token: string | undefined): P
     await deleteSession(ctx.db, found.session.id);
     return null;
   }
-  if (!found.session.pending && needsTouch(found.session, now)) {
+  if (!found.session.pending && needsTouch(found.session, ctx.policy, now)) {
     await touchSession(ctx.db, found.session.id, now);
     found.session.lastSeenAt = now;
   }
