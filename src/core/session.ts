@@ -1,3 +1,4 @@
+import type { AmrValue } from './amr.js';
 import type { Clock } from './clock.js';
 import { randomToken, type RandomSource } from './random.js';
 import { hashToken } from './token.js';
@@ -48,6 +49,8 @@ export interface Session {
    * granted on; the session lives only while the account still has it.
    */
   credentialGeneration: number;
+  /** What this login proved (RFC 8176), plus factors set up in this session since. */
+  amr: AmrValue[];
 }
 
 export interface NewSessionInput {
@@ -55,6 +58,7 @@ export interface NewSessionInput {
   pending: boolean;
   /** Whether this login proved every factor (false for a trusted-device skip and for pending logins). */
   fullyAuthenticated: boolean;
+  amr: AmrValue[];
   ip: string | null;
   userAgent: string | null;
   /** Read in the same row as the password hash (or carried over from the pending login). */
@@ -76,6 +80,7 @@ export function createSession(input: NewSessionInput, clock: Clock, random: Rand
       ip: input.ip,
       userAgent: input.userAgent,
       credentialGeneration: input.credentialGeneration,
+      amr: input.amr,
     },
   };
 }

@@ -10,6 +10,8 @@ import type { Context, RequestMeta } from './context.js';
 import { AppError, invalidCredentials } from './errors.js';
 import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
+import { queueVerification } from './mail/email-address.js';
+import { inTransaction } from './transaction.js';
 
 export function checkNewPassword(password: string): void {
   const problem = passwordProblem(password);
@@ -37,7 +39,11 @@ export async function createUser(ctx: Context, input: { email: string; password:
     credentialGeneration: 0,
   };
   try {
-    await insertUser(ctx.db, user);
+    // The account and its "Confirm your email address" message exist together or not at all.
+    await inTransaction(ctx, async (t) => {
+      await insertUser(t.db, user);
+      await queueVerification(t, user);
+    });
   } catch (err) {
     if (err instanceof EmailTakenError) throw new AppError(409, 'email_taken', 'An account with this email already exists. Log in instead.', {}, 'email');
     throw err;
@@ -49,7 +55,7 @@ export async function signup(ctx: Context, input: { email: string; password: str
   if (ctx.config.signup === 'closed') throw new AppError(403, 'signup_closed', 'New accounts are created by the operator on this service.');
   const user = await createUser(ctx, input);
   await logEvent(ctx, user.id, 'signup', meta);
-  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, credentialGeneration: user.credentialGeneration, replaces }, meta);
+  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], credentialGeneration: user.credentialGeneration, replaces }, meta);
   return { user, token };
 }
 
@@ -80,16 +86,16 @@ export async function login(
   if (isTwoFactorEnabled(status)) {
     const device = opts.deviceToken && isTokenShaped(opts.deviceToken) ? await findUsableTrustedDevice(ctx.db, hashToken(opts.deviceToken), user.id, now) : null;
     if (!device) {
-      const { token } = await startSession(ctx, { userId: user.id, pending: true, fullyAuthenticated: false, credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
+      const { token } = await startSession(ctx, { userId: user.id, pending: true, fullyAuthenticated: false, amr: ['pwd'], credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
       return { status: 'two_factor_required', token, userId: user.id, methods: methodsOf(status) };
     }
     await touchTrustedDevice(ctx.db, device.id, now);
     // SPEC §3: skipping the second factor on a trusted device is a login, but not a fresh one.
-    const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: false, credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
+    const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: false, amr: ['pwd'], credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
     await logEvent(ctx, user.id, 'login', meta, { method: 'trusted_device', device: device.label });
     return { status: 'ok', token, userId: user.id };
   }
-  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
+  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
   await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
   return { status: 'ok', token, userId: user.id };
 }

@@ -1,3 +1,4 @@
+import type { AmrValue } from '../core/amr.js';
 import { createSession, isFresh, isSessionExpired, needsTouch, type Session } from '../core/session.js';
 import { hashToken, isTokenShaped } from '../core/token.js';
 import { deleteSession, findSession, insertSession, touchSession } from '../store/sessions.js';
@@ -39,7 +40,7 @@ export async function resolveSession(ctx: Context, token: string | undefined): P
  */
 export async function startSession(
   ctx: Context,
-  opts: { userId: string; pending: boolean; fullyAuthenticated: boolean; credentialGeneration: number; replaces?: string | undefined },
+  opts: { userId: string; pending: boolean; fullyAuthenticated: boolean; amr: AmrValue[]; credentialGeneration: number; replaces?: string | undefined },
   meta: RequestMeta,
 ): Promise<{ token: string; session: Session }> {
   if (opts.replaces) await deleteSession(ctx.db, opts.replaces);
@@ -48,6 +49,7 @@ export async function startSession(
       userId: opts.userId,
       pending: opts.pending,
       fullyAuthenticated: opts.fullyAuthenticated,
+      amr: opts.amr,
       ip: meta.ip,
       userAgent: meta.userAgent,
       credentialGeneration: opts.credentialGeneration,

@@ -1,3 +1,4 @@
+import { amrOfMethod, combineAmr } from '../core/amr.js';
 import { claimPendingSession, markSessionAuthenticated } from '../store/sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../store/two-factor-status.js';
 import { confirmPassword } from './accounts.js';
@@ -43,7 +44,8 @@ export async function finishTwoFactorLogin(
   // Only one request may turn this pending login into a session.
   if (!opts.claimed && !(await claimPendingSession(ctx.db, pending.session.id))) throw noPendingLogin();
   if (proven.method === 'recovery_code') await revokeAllDevices(ctx, userId, meta, 'recovery_code_login');
-  const { token } = await startSession(ctx, { userId, pending: false, fullyAuthenticated: true, credentialGeneration: generation }, meta);
+  const amr = combineAmr(pending.session.amr, [amrOfMethod(proven.method)]);
+  const { token } = await startSession(ctx, { userId, pending: false, fullyAuthenticated: true, amr, credentialGeneration: generation }, meta);
   const device = trust ? await trustDevice(ctx, userId, meta, generation) : undefined;
   await logEvent(ctx, userId, 'login', meta, { method: proven.method });
   return {
@@ -91,7 +93,7 @@ export async function reauthenticate(
     checkMethodAvailable(status, input.method);
     await verifyGuessable(ctx, session.userId, input.method, input.code, meta);
   }
-  await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now());
+  await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now(), combineAmr(['pwd'], isTwoFactorEnabled(status) ? [amrOfMethod(input.method!)] : []));
   await logEvent(ctx, session.userId, 'reauthenticated', meta, { method: isTwoFactorEnabled(status) ? input.method! : 'password' });
 }
 

@@ -1,8 +1,10 @@
+import { combineAmr, type AmrValue } from '../core/amr.js';
 import QRCode from 'qrcode';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../core/totp.js';
 import { clearAttempts } from '../store/attempts.js';
 import { deleteRecoveryCodes } from '../store/recovery-codes.js';
 import { deleteUserSecurityKeys } from '../store/security-keys.js';
+import { setSessionAmr } from '../store/sessions.js';
 import { confirmTotp, deleteTotp, findTotp, savePendingTotp } from '../store/totp.js';
 import { isTwoFactorEnabled, twoFactorStatus } from '../store/two-factor-status.js';
 import { findUserByEmail } from '../store/users.js';
@@ -47,7 +49,7 @@ export async function startTotpSetup(ctx: Context, session: SessionForChange, em
  * It proves the new factor, not the person (SPEC §3): the session needs to be fresh already, and
  * does not become any fresher. Returns the new recovery codes.
  */
-export async function confirmTotpSetup(ctx: Context, session: SessionForChange, code: string, meta: RequestMeta): Promise<string[]> {
+export async function confirmTotpSetup(ctx: Context, session: SessionForChange & { amr: AmrValue[] }, code: string, meta: RequestMeta): Promise<string[]> {
   requireFresh(ctx, session);
   const cred = await findTotp(ctx.db, session.userId);
   if (!cred) throw new AppError(409, 'no_pending_setup', 'Start the setup first: there is no secret waiting for a code.');
@@ -65,6 +67,9 @@ export async function confirmTotpSetup(ctx: Context, session: SessionForChange, 
   // A new set even when security keys had turned 2FA on already: the answer shows the codes, and
   // the person is told they replace the old ones (in hashed mode the old ones cannot be shown).
   const codes = await issueRecoveryCodes(ctx, session.userId);
+  // What the session has proven grows by the new factor (forward-auth two_factor rules), but its
+  // freshness does not: the code proves the app, not the person.
+  await setSessionAmr(ctx.db, session.id, combineAmr(session.amr, ['otp']));
   if (wasEnabled) {
     await logEvent(ctx, session.userId, 'authenticator_app_added', meta);
     await logEvent(ctx, session.userId, 'recovery_codes_regenerated', meta);

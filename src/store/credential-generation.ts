@@ -42,3 +42,13 @@ export async function endEverySession(
     return { generation, sessions: Number(sessions.numDeletedRows), devices: Number(devices.numDeletedRows) };
   });
 }
+
+/**
+ * The account's current generation, for a login whose credential is not the user row itself (a
+ * passkey): read it before the write that confirms the credential still exists, so a session that
+ * ends up granted after every session was ended carries the old generation.
+ */
+export async function credentialGenerationOf(db: Kysely<Database>, userId: string): Promise<number> {
+  const r = await db.selectFrom('users').select('credential_generation').where('id', '=', userId).executeTakeFirst();
+  return r ? Number(r.credential_generation) : -1;
+}

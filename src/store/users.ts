@@ -11,6 +11,10 @@ export interface User {
   passwordChangedAt: number;
   /** Read with the hash: a session granted on this password is stamped with it (store/credential-generation.ts). */
   credentialGeneration: number;
+  /** Migration 006: when a link proved the address; null while unverified. */
+  emailVerifiedAt?: number | null;
+  /** Migration 006: "This wasn't me" was used; the next login must reset the password. */
+  passwordResetRequiredAt?: number | null;
 }
 
 type Row = Database['users'];
@@ -24,6 +28,8 @@ function toUser(r: Row): User {
     createdAt: r.created_at,
     passwordChangedAt: r.password_changed_at,
     credentialGeneration: r.credential_generation,
+    emailVerifiedAt: r.email_verified_at,
+    passwordResetRequiredAt: r.password_reset_required_at,
   };
 }
 
@@ -32,7 +38,8 @@ export class EmailTakenError extends Error {
 }
 
 /** Relies on the unique index, not a prior lookup, so two simultaneous signups cannot both win. */
-export async function insertUser(db: Kysely<Database>, user: User): Promise<void> {
+/** A new account starts at credential generation 0 unless told otherwise. */
+export async function insertUser(db: Kysely<Database>, user: Omit<User, 'credentialGeneration'> & { credentialGeneration?: number }): Promise<void> {
   try {
     await db
       .insertInto('users')
@@ -43,7 +50,7 @@ export async function insertUser(db: Kysely<Database>, user: User): Promise<void
         password_hash: user.passwordHash,
         created_at: user.createdAt,
         password_changed_at: user.passwordChangedAt,
-        credential_generation: user.credentialGeneration,
+        credential_generation: user.credentialGeneration ?? 0,
       })
       .execute();
   } catch (err) {
@@ -70,4 +77,27 @@ export async function listUsers(db: Kysely<Database>): Promise<User[]> {
 
 export async function updatePasswordHash(db: Kysely<Database>, userId: string, passwordHash: string, now: number): Promise<void> {
   await db.updateTable('users').set({ password_hash: passwordHash, password_changed_at: now }).where('id', '=', userId).execute();
+}
+
+export async function markEmailVerified(db: Kysely<Database>, userId: string, now: number): Promise<void> {
+  await db.updateTable('users').set({ email_verified_at: now }).where('id', '=', userId).where('email_verified_at', 'is', null).execute();
+}
+
+/** A confirmed change of address (relies on the unique index, like signup). */
+export async function changeUserEmail(db: Kysely<Database>, userId: string, email: { display: string; normalized: string }, now: number): Promise<void> {
+  try {
+    await db.updateTable('users').set({ email: email.display, email_normalized: email.normalized, email_verified_at: now }).where('id', '=', userId).execute();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new EmailTakenError('email taken');
+    throw err;
+  }
+}
+
+export async function setPasswordResetRequired(db: Kysely<Database>, userId: string, at: number | null): Promise<void> {
+  await db.updateTable('users').set({ password_reset_required_at: at }).where('id', '=', userId).execute();
+}
+
+export async function isEmailVerified(db: Kysely<Database>, userId: string): Promise<boolean> {
+  const r = await db.selectFrom('users').select('email_verified_at').where('id', '=', userId).executeTakeFirst();
+  return r?.email_verified_at != null;
 }

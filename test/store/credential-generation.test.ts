@@ -11,7 +11,7 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers
 const id = () => randomBytes(12).toString('base64url');
 
 function session(userId: string, credentialGeneration: number, pending = false): Session {
-  return { id: id(), userId, createdAt: 1, lastSeenAt: 1, pending, authenticatedAt: pending ? null : 1, ip: null, userAgent: null, credentialGeneration };
+  return { id: id(), userId, createdAt: 1, lastSeenAt: 1, pending, authenticatedAt: pending ? null : 1, ip: null, userAgent: null, amr: ['pwd'], credentialGeneration };
 }
 
 for (const { kind, skip } of databaseKinds()) {
