@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { availableParallelism } from 'node:os';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -57,14 +58,26 @@ export function hashLimiter(): Pick<Limiter, 'limit' | 'active' | 'peak'> {
   return hashing;
 }
 
+const holdingSlot = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `task` holding one hashing slot; hashes and verifies inside it use that slot. A login runs
+ * its whole password check (count the attempt, verify, clear the count) in one slot, so attempts
+ * counted but not yet checked never outnumber the hashes running, however long the queue.
+ */
+export function inHashSlot<T>(task: () => Promise<T>): Promise<T> {
+  if (holdingSlot.getStore()) return task();
+  return hashing.run(() => holdingSlot.run(true, task));
+}
+
 /** argon2id via @node-rs/argon2, which runs on libuv's thread pool, not the event loop. */
 export function hashPassword(password: string): Promise<string> {
-  return hashing.run(() => hash(password, ARGON2_OPTIONS));
+  return inHashSlot(() => hash(password, ARGON2_OPTIONS));
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await hashing.run(() => verify(passwordHash, password));
+    return await inHashSlot(() => verify(passwordHash, password));
   } catch {
     return false;
   }
