@@ -26,6 +26,9 @@ for (const { kind, skip } of databaseKinds()) {
       let granted = 0;
       for (let round = 0; round + 1 < passwords.length; round++) {
         const [current, next] = [passwords[round]!, passwords[round + 1]!];
+        // Logins that arrive after the change fail; the per-address password throttle counts them.
+        // Each round starts with a clean count, so the race is what is measured.
+        await server.ctx.db.deleteFrom('password_attempts').execute();
         const change = me.post(`${API}/me/password`, { currentPassword: current, newPassword: next });
         // Logins with the old password, started over the time the change takes (it checks the
         // current password and hashes the new one before its write), so some of them read the old
@@ -41,7 +44,8 @@ for (const { kind, skip } of databaseKinds()) {
         const changed = await change;
         assert.equal(changed.status, 204, changed.text);
         const results = await Promise.all(logins);
-        for (const r of results) assert.ok(r.status === 200 || r.status === 401, `login answered ${r.status}`);
+        // 401: it read the new password; 429: the throttle counted those failures first.
+        for (const r of results) assert.ok([200, 401, 429].includes(r.status), `login answered ${r.status}`);
         const winners = results.filter((r) => r.status === 200);
         granted += winners.length;
         const survivors = (await Promise.all(winners.map(async (w) => (await w.client.get(`${API}/me`)).status))).filter((s) => s === 200);
