@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { parseDuration } from './core/duration.js';
 import { parseRequireTwoFactor, type RequireTwoFactorRule } from './core/require-two-factor.js';
+import { parseTrustProxy, TrustProxyError, type TrustProxy } from './core/trust-proxy.js';
 
 export type SignupMode = 'open' | 'closed';
 export type RecoveryCodeMode = 'viewable' | 'hashed';
@@ -30,7 +31,8 @@ export interface Config {
   sessionMaxMs: number;
   /** Requests per minute per IP on the password and code endpoints. */
   authRateLimit: number;
-  trustProxy: boolean;
+  /** Which X-Forwarded-For entries to believe: none, a hop count, or the proxies' addresses. */
+  trustProxy: TrustProxy;
   logLevel: string;
   /** TWOFOLD_REQUIRE_2FA (SPEC §9). */
   requireTwoFactor: RequireTwoFactorRule;
@@ -121,6 +123,32 @@ function flag(name: string, value: string | undefined): boolean {
   throw new ConfigError(`${name} must be true or false; got "${value}"`);
 }
 
+function trustProxy(value: string | undefined): TrustProxy {
+  try {
+    return parseTrustProxy(value, 'TWOFOLD_TRUST_PROXY');
+  } catch (err) {
+    if (err instanceof TrustProxyError) throw new ConfigError(err.message);
+    throw err;
+  }
+}
+
+/** Below this an idle limit logs people out between two clicks. */
+const MIN_IDLE_MS = 10_000;
+/** Browsers keep a cookie at most 400 days, so a longer session could not be kept anyway. */
+const MAX_SESSION_MS = 400 * 86_400_000;
+
+/** Session limits that make sense together, or a message saying which does not. */
+function checkSessionLimits(idleMs: number, maxMs: number, env: NodeJS.ProcessEnv): void {
+  const idleText = env.TWOFOLD_SESSION_IDLE || '1h';
+  const maxText = env.TWOFOLD_SESSION_MAX || '24h';
+  if (idleMs < MIN_IDLE_MS) throw new ConfigError(`TWOFOLD_SESSION_IDLE must be at least 10 seconds; got "${idleText}"`);
+  if (idleMs > MAX_SESSION_MS) throw new ConfigError(`TWOFOLD_SESSION_IDLE must be at most 400 days; got "${idleText}"`);
+  if (maxMs > MAX_SESSION_MS) throw new ConfigError(`TWOFOLD_SESSION_MAX must be at most 400 days (browsers keep cookies no longer); got "${maxText}"`);
+  if (maxMs < idleMs) {
+    throw new ConfigError(`TWOFOLD_SESSION_MAX (${maxText}) must not be shorter than TWOFOLD_SESSION_IDLE (${idleText}): a session ends at whichever comes first`);
+  }
+}
+
 function duration(name: string, value: string | undefined, fallback: string, opts: { allowZero?: boolean } = {}): number {
   try {
     return parseDuration(value || fallback, opts);
@@ -171,6 +199,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') throw new ConfigError('PUBLIC_URL must be http or https');
   const sessionIdleMs = duration('TWOFOLD_SESSION_IDLE', env.TWOFOLD_SESSION_IDLE, '1h');
   const sessionMaxMs = duration('TWOFOLD_SESSION_MAX', env.TWOFOLD_SESSION_MAX, '24h');
+  checkSessionLimits(sessionIdleMs, sessionMaxMs, env);
   const issuer = (env.TWOFOLD_ISSUER ?? 'Twofold').trim() || 'Twofold';
   if (issuer.includes(':')) throw new ConfigError('TWOFOLD_ISSUER must not contain ":" (it separates issuer and account in the otpauth label)');
   return {
@@ -193,7 +222,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     sessionIdleMs,
     sessionMaxMs,
     authRateLimit: integer('TWOFOLD_AUTH_RATE_LIMIT', env.TWOFOLD_AUTH_RATE_LIMIT, 60, 1, 1_000_000),
-    trustProxy: flag('TWOFOLD_TRUST_PROXY', env.TWOFOLD_TRUST_PROXY),
+    trustProxy: trustProxy(env.TWOFOLD_TRUST_PROXY),
     logLevel: env.LOG_LEVEL || 'info',
     requireTwoFactor: requireTwoFactorRule(env.TWOFOLD_REQUIRE_2FA),
     requireTwoFactorGraceMs: duration('TWOFOLD_REQUIRE_2FA_GRACE', env.TWOFOLD_REQUIRE_2FA_GRACE, '7d', { allowZero: true }),

@@ -10,6 +10,8 @@ export interface SessionPolicy {
   pendingMs: number;
   /** How long a full authentication counts as fresh for sensitive changes. */
   freshMs: number;
+  /** lastSeenAt is rewritten at most this often: well within the idle limit (touchIntervalMs). */
+  touchMs: number;
 }
 
 export const PENDING_LOGIN_MS = 5 * 60_000;
@@ -17,8 +19,17 @@ export const FRESH_AUTH_MS = 10 * 60_000;
 /** lastSeenAt is rewritten at most this often, so a busy session does not write on every request. */
 export const TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * How often a busy session's lastSeenAt is rewritten: at most once a minute, and four times per
+ * idle period when that is shorter, so an active person is never taken for an idle one (an idle
+ * limit under a minute once logged out people who were clicking).
+ */
+export function touchIntervalMs(idleMs: number): number {
+  return Math.max(1, Math.min(TOUCH_INTERVAL_MS, Math.floor(idleMs / 4)));
+}
+
 export function sessionPolicy(idleMs: number, maxMs: number): SessionPolicy {
-  return { idleMs, maxMs, pendingMs: PENDING_LOGIN_MS, freshMs: FRESH_AUTH_MS };
+  return { idleMs, maxMs, pendingMs: PENDING_LOGIN_MS, freshMs: FRESH_AUTH_MS, touchMs: touchIntervalMs(idleMs) };
 }
 
 export interface Session {
@@ -33,6 +44,11 @@ export interface Session {
   authenticatedAt: number | null;
   ip: string | null;
   userAgent: string | null;
+  /**
+   * The account's credential generation read together with the credential this session was
+   * granted on; the session lives only while the account still has it.
+   */
+  credentialGeneration: number;
   /** What this login proved (RFC 8176), plus factors set up in this session since. */
   amr: AmrValue[];
 }
@@ -45,6 +61,8 @@ export interface NewSessionInput {
   amr: AmrValue[];
   ip: string | null;
   userAgent: string | null;
+  /** Read in the same row as the password hash (or carried over from the pending login). */
+  credentialGeneration: number;
 }
 
 export function createSession(input: NewSessionInput, clock: Clock, random: RandomSource): { token: string; session: Session } {
@@ -61,6 +79,7 @@ export function createSession(input: NewSessionInput, clock: Clock, random: Rand
       authenticatedAt: input.fullyAuthenticated && !input.pending ? now : null,
       ip: input.ip,
       userAgent: input.userAgent,
+      credentialGeneration: input.credentialGeneration,
       amr: input.amr,
     },
   };
@@ -76,8 +95,8 @@ export function isSessionExpired(s: Pick<Session, 'createdAt' | 'lastSeenAt' | '
   return now >= sessionExpiresAt(s, policy);
 }
 
-export function needsTouch(s: Pick<Session, 'lastSeenAt'>, now: number): boolean {
-  return now - s.lastSeenAt >= TOUCH_INTERVAL_MS;
+export function needsTouch(s: Pick<Session, 'lastSeenAt'>, policy: Pick<SessionPolicy, 'touchMs'>, now: number): boolean {
+  return now - s.lastSeenAt >= policy.touchMs;
 }
 
 /** SPEC §3: sensitive changes need a full authentication within the last 10 minutes. */

@@ -58,7 +58,18 @@ export const SecurityEvent = Type.Object({
   detail: Type.Union([Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])), Type.Null()]),
 });
 
+/**
+ * Query values arrive as text (no type coercion), so numbers are bounded by their pattern: every
+ * value the schema lets through fits the database's integer columns (a 20-digit `before` once
+ * overflowed PostgreSQL's bigint into a 500).
+ */
 export const SecurityLogQuery = Obj({
-  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$', description: '1–100, default 50' })),
-  before: Type.Optional(Type.String({ maxLength: 40, description: 'an `at` from the previous page (ISO 8601) or epoch milliseconds' })),
+  limit: Type.Optional(Type.String({ pattern: '^(?:100|[1-9][0-9]?)$', description: '1–100, default 50' })),
+  before: Type.Optional(
+    Type.String({
+      maxLength: 40,
+      pattern: '^(?:[0-9]{1,15}|[+-]?[0-9]{4,6}-[0-9]{2}-[0-9]{2}(?:T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\\.[0-9]{1,9})?)?(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?)$',
+      description: 'an `at` from the previous page (ISO 8601) or epoch milliseconds (at most 15 digits)',
+    }),
+  ),
 });

@@ -6,6 +6,7 @@ import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
 import type { Context } from '../service/context.js';
+import { fastifyTrustProxy } from '../core/trust-proxy.js';
 import { AppError } from '../service/errors.js';
 import { apiPlugin } from './api/index.js';
 import { authGuard } from './auth.js';
@@ -44,7 +45,7 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     // One log line per request comes from the onResponse hook below, not Fastify's two.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    trustProxy: ctx.config.trustProxy,
+    trustProxy: fastifyTrustProxy(ctx.config.trustProxy),
     return503OnClosing: true,
     // On close, sockets with no request in flight are closed at once; busy ones end after their answer.
     forceCloseConnections: 'idle',

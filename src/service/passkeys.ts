@@ -10,6 +10,7 @@ import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
 import { isAuthenticationResponse, notAnAnswer, recordKeyUse, refusalReason, rpId } from './security-keys.js';
 import { logEvent } from './security-log.js';
+import { credentialGenerationOf } from '../store/credential-generation.js';
 import { startSession } from './sessions.js';
 import { refuseIfLocked } from './accounts.js';
 import { webauthn } from './webauthn-module.js';
@@ -122,6 +123,9 @@ export async function signInWithPasskey(
   });
   if (refusal) return refuse(refusal);
 
+  // Read before the write that proves the passkey still exists: if every session of the account
+  // ends (and its keys go) after this, the session below is dead on arrival.
+  const credentialGeneration = await credentialGenerationOf(ctx.db, key.userId);
   try {
     await recordKeyUse(ctx, key, result.authenticationInfo.newCounter, now, meta, 'passkey_login', refuse);
   } catch (err) {
@@ -133,7 +137,7 @@ export async function signInWithPasskey(
   await refuseIfLocked(ctx, key.userId, meta);
   const { token } = await startSession(
     ctx,
-    { userId: key.userId, pending: false, fullyAuthenticated: true, amr: combineAmr(['hwk', 'user']), replaces },
+    { userId: key.userId, pending: false, fullyAuthenticated: true, amr: combineAmr(['hwk', 'user']), credentialGeneration, replaces },
     meta,
   );
   await logEvent(ctx, key.userId, 'login', meta, { method: 'passkey', key: key.name });

@@ -1,10 +1,9 @@
 import { hashPassword } from '../core/password.js';
-import { deleteUserSessions } from '../store/sessions.js';
 import { updatePasswordHash } from '../store/users.js';
 import { checkNewPassword, confirmPassword } from './accounts.js';
 import type { Context, RequestMeta } from './context.js';
+import { endEverySession } from './end-sessions.js';
 import { logEvent } from './security-log.js';
-import { revokeAllDevices } from './trusted-devices.js';
 
 /**
  * A new password ends every other session and every trusted device: whoever knew the old password
@@ -18,8 +17,13 @@ export async function changePassword(
 ): Promise<void> {
   const user = await confirmPassword(ctx, session.userId, input.currentPassword, meta, 'password_change');
   checkNewPassword(input.newPassword);
-  await updatePasswordHash(ctx.db, user.id, await hashPassword(input.newPassword), ctx.clock.now());
-  await deleteUserSessions(ctx.db, user.id, session.id);
-  await revokeAllDevices(ctx, user.id, meta, 'password_changed');
+  const hash = await hashPassword(input.newPassword);
+  // The new hash and the new generation in one transaction: no login can read the new hash with
+  // the old generation, nor keep a session granted on the old one.
+  await endEverySession(ctx, user.id, meta, {
+    because: 'password_changed',
+    keep: session.id,
+    before: (tx) => updatePasswordHash(tx, user.id, hash, ctx.clock.now()),
+  });
   await logEvent(ctx, user.id, 'password_changed', meta);
 }

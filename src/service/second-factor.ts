@@ -1,9 +1,11 @@
+import type { Kysely } from 'kysely';
 import { lockState } from '../core/lockout.js';
 import { normalizeRecoveryCode } from '../core/recovery-codes.js';
 import { normalizeTotpCode, verifyTotp } from '../core/totp.js';
 import { claimAttempt, clearAttempts, findAttempts } from '../store/attempts.js';
 import { consumeRecoveryCode } from '../store/recovery-codes.js';
 import { acceptTotpStep, findTotp, type TotpCredential } from '../store/totp.js';
+import type { Database } from '../store/schema.js';
 import { twoFactorStatus } from '../store/two-factor-status.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
@@ -29,6 +31,34 @@ function minutes(s: number): string {
   return `${m} minute${m === 1 ? '' : 's'}`;
 }
 
+export const noPendingLogin = () =>
+  new AppError(401, 'no_pending_login', 'Your login has expired or was not started. Log in again with your email and password.');
+
+/** Unwinds the transaction of a code that turned out not to be usable (wrong or already used). */
+class NotConsumed extends Error {}
+
+/**
+ * Uses the code up in one transaction with `claim` (taking the pending login), so that of any
+ * number of concurrent answers on one pending login at most one uses a code: the others find the
+ * pending login gone, and their codes stay unused. A wrong code rolls the claim back.
+ */
+async function consumeClaiming(
+  ctx: Context,
+  claim: (db: Kysely<Database>) => Promise<boolean>,
+  consume: (db: Kysely<Database>) => Promise<boolean>,
+): Promise<boolean> {
+  try {
+    await ctx.db.transaction().execute(async (tx) => {
+      if (!(await claim(tx))) throw noPendingLogin();
+      if (!(await consume(tx))) throw new NotConsumed();
+    });
+    return true;
+  } catch (err) {
+    if (err instanceof NotConsumed) return false;
+    throw err;
+  }
+}
+
 export function tooManyAttempts(retryAfterS: number): AppError {
   return new AppError(
     429,
@@ -47,7 +77,8 @@ async function lockedError(ctx: Context, userId: string): Promise<AppError | nul
 /**
  * Checks one app code or recovery code for an account under the brute-force rule: the attempt is
  * claimed (and provisionally counted) atomically before it is checked, refused while locked, and a
- * success clears the count. The code itself is consumed atomically (TOTP step or recovery code).
+ * success clears the count. The code itself is consumed atomically (TOTP step or recovery code);
+ * with `claim`, in one transaction with it (see consumeClaiming).
  */
 export async function verifyGuessable(
   ctx: Context,
@@ -57,6 +88,7 @@ export async function verifyGuessable(
   meta: RequestMeta,
   /** The app's row when the caller already read it (the login step does, to know the app is set up). */
   totpRow?: TotpCredential | null,
+  opts: { claim?: (db: Kysely<Database>) => Promise<boolean> } = {},
 ): Promise<{ recoveryCodesRemaining?: number }> {
   const normalized = method === 'totp' ? normalizeTotpCode(input) : normalizeRecoveryCode(input);
   if (normalized === null) {
@@ -72,20 +104,24 @@ export async function verifyGuessable(
     throw (await lockedError(ctx, userId)) ?? tooManyAttempts(1);
   }
 
-  let ok = false;
   let reason = 'wrong';
+  // The one conditional write that uses the code up, when there is something to use.
+  let consume: ((db: Kysely<Database>) => Promise<boolean>) | null = null;
   if (method === 'totp') {
     const cred = totpRow !== undefined ? totpRow : await findTotp(ctx.db, userId);
     if (cred && cred.confirmedAt !== null) {
       const result = verifyTotp(ctx.box.decrypt(cred.secretEnc, totpSecretContext(userId)), normalized, now, cred.lastUsedStep);
       if (result.ok) {
-        ok = await acceptTotpStep(ctx.db, userId, result.step);
-        if (!ok) reason = 'replayed';
+        consume = (db) => acceptTotpStep(db, userId, result.step);
+        reason = 'replayed';
       } else reason = result.reason;
     }
   } else {
-    ok = await consumeRecoveryCode(ctx.db, userId, recoveryCodeMacs(ctx, userId, normalized), now);
+    const macs = recoveryCodeMacs(ctx, userId, normalized);
+    consume = (db) => consumeRecoveryCode(db, userId, macs, now);
   }
+  let ok = false;
+  if (consume) ok = opts.claim ? await consumeClaiming(ctx, opts.claim, consume) : await consume(ctx.db);
 
   metrics.secondFactor(method, ok ? 'ok' : reason === 'replayed' ? 'replayed' : 'invalid');
   if (ok) {

@@ -27,7 +27,9 @@ import {
   securityKeyNameTaken,
   type SecurityKey,
 } from '../store/security-keys.js';
-import { markSessionAuthenticated } from '../store/sessions.js';
+import { markSessionAuthenticated, setSessionAmr } from '../store/sessions.js';
+import { endEverySession } from './end-sessions.js';
+import { requireFresh, type SessionForChange } from './sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus } from '../store/two-factor-status.js';
 import { confirmPassword } from './accounts.js';
 import type { Context, RequestMeta } from './context.js';
@@ -35,7 +37,6 @@ import { AppError, notFound } from './errors.js';
 import { issueRecoveryCodes } from './recovery-codes.js';
 import { logEvent } from './security-log.js';
 import type { ActiveSession } from './sessions.js';
-import { revokeAllDevices } from './trusted-devices.js';
 import { checkMethodAvailable, finishTwoFactorLogin, type TwoFactorLoginResult } from './two-factor-login.js';
 import { refuseRemovingLastFactor } from './require-two-factor.js';
 
@@ -174,6 +175,7 @@ const registrationPurpose = (kind: CredentialKind): CeremonyPurpose => (kind ===
  */
 export async function registrationOptions(ctx: Context, auth: ActiveSession, kind: CredentialKind = 'security_key'): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const { session, email } = auth;
+  requireFresh(ctx, session);
   const keys = await listSecurityKeys(ctx.db, session.userId);
   const options = await (await webauthn()).generateRegistrationOptions({
     rpName: ctx.config.issuer,
@@ -207,11 +209,12 @@ export interface AddedKey {
  */
 export async function addSecurityKey(
   ctx: Context,
-  session: { id: string; userId: string; amr: AmrValue[] },
+  session: SessionForChange & { amr: AmrValue[] },
   input: { name: string; response: unknown },
   meta: RequestMeta,
   kind: CredentialKind = 'security_key',
 ): Promise<AddedKey> {
+  requireFresh(ctx, session);
   const userId = session.userId;
   const passkey = kind === 'passkey';
   // A passkey may come without a name: it is then named after its model (below).
@@ -290,8 +293,9 @@ export async function addSecurityKey(
     recoveryCodes = await issueRecoveryCodes(ctx, userId);
     await logEvent(ctx, userId, 'two_factor_enabled', meta, { method: 'webauthn' });
   }
-  // Confirming a new factor counts as verifying it (SPEC §3).
-  await markSessionAuthenticated(ctx.db, session.id, now, combineAmr(session.amr, ['hwk']));
+  // The key proves itself, not the person (SPEC §3): the session is no fresher than it was, though
+  // what it has proven now includes the key (for forward-auth two_factor rules).
+  await setSessionAmr(ctx.db, session.id, combineAmr(session.amr, ['hwk']));
   await logEvent(ctx, userId, passkey ? 'passkey_added' : 'security_key_added', meta, { name });
   return { id: key.id, kind, name, ...(recoveryCodes ? { recoveryCodes } : {}) };
 }
@@ -299,7 +303,9 @@ export async function addSecurityKey(
 /**
  * DELETE /me/security-keys/:id. Returns whether this turned two-factor authentication off.
  */
-export async function removeSecurityKey(ctx: Context, userId: string, id: string, meta: RequestMeta): Promise<{ twoFactorDisabled: boolean; kind: CredentialKind }> {
+export async function removeSecurityKey(ctx: Context, session: SessionForChange, id: string, meta: RequestMeta): Promise<{ twoFactorDisabled: boolean; kind: CredentialKind }> {
+  requireFresh(ctx, session);
+  const userId = session.userId;
   await refuseRemovingLastFactor(ctx, userId, (s) => !s.totp && s.securityKeys <= 1);
   const removed = await deleteSecurityKey(ctx.db, userId, id);
   if (!removed) throw notFound('That security key');
@@ -309,10 +315,16 @@ export async function removeSecurityKey(ctx: Context, userId: string, id: string
   // That was the last key and there is no authenticator app: two-factor authentication is now off,
   // so what exists only with it goes too, as on Disable (SPEC §2): the recovery codes (they would
   // otherwise stand for a second factor that no longer exists) and the trusted devices (they skip
-  // a second factor; a later setup must not inherit them), and the failure count.
-  await deleteRecoveryCodes(ctx.db, userId);
-  await clearAttempts(ctx.db, userId);
-  await revokeAllDevices(ctx, userId, meta, 'two_factor_disabled');
+  // a second factor; a later setup must not inherit them), and the failure count; and every other
+  // session, which came in with the factor that is now gone.
+  await endEverySession(ctx, userId, meta, {
+    because: 'two_factor_disabled',
+    keep: session.id,
+    before: async (tx) => {
+      await deleteRecoveryCodes(tx, userId);
+      await clearAttempts(tx, userId);
+    },
+  });
   await logEvent(ctx, userId, 'two_factor_disabled', meta, { because: 'last_security_key_removed' });
   return { twoFactorDisabled: true, kind: removed.kind };
 }

@@ -6,8 +6,12 @@ import type { Context, RequestMeta } from './context.js';
 import { notFound } from './errors.js';
 import { logEvent } from './security-log.js';
 
-/** Remembers this browser for 30 days; the token goes into a cookie, only its hash is kept. */
-export async function trustDevice(ctx: Context, userId: string, meta: RequestMeta): Promise<{ token: string; expiresAt: number }> {
+/**
+ * Remembers this browser for 30 days; the token goes into a cookie, only its hash is kept. It is
+ * stamped with the credential generation of the login that asked for it (the pending login's), so
+ * it dies with everything else when every session of the account ends, even in a race.
+ */
+export async function trustDevice(ctx: Context, userId: string, meta: RequestMeta, credentialGeneration: number): Promise<{ token: string; expiresAt: number }> {
   const d = newTrustedDevice({ userAgent: meta.userAgent }, ctx.clock, ctx.random);
   await insertTrustedDevice(ctx.db, {
     id: randomId(ctx.random),
@@ -17,6 +21,7 @@ export async function trustDevice(ctx: Context, userId: string, meta: RequestMet
     createdAt: d.createdAt,
     expiresAt: d.expiresAt,
     lastUsedAt: d.createdAt,
+    credentialGeneration,
   });
   await logEvent(ctx, userId, 'device_trusted', meta, { device: d.label });
   return { token: d.token, expiresAt: d.expiresAt };

@@ -1,11 +1,11 @@
 import { findTotp, type TotpCredential } from '../store/totp.js';
 import { amrOfMethod, combineAmr } from '../core/amr.js';
-import { deleteSession, markSessionAuthenticated } from '../store/sessions.js';
+import { claimPendingSession, markSessionAuthenticated } from '../store/sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../store/two-factor-status.js';
 import { confirmPassword } from './accounts.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
-import { verifyGuessable, type GuessableMethod } from './second-factor.js';
+import { noPendingLogin, verifyGuessable, type GuessableMethod } from './second-factor.js';
 import { logEvent } from './security-log.js';
 import { startSession, type ActiveSession } from './sessions.js';
 import { revokeAllDevices, trustDevice } from './trusted-devices.js';
@@ -28,8 +28,9 @@ export interface TwoFactorLoginResult {
 }
 
 /**
- * Finishes a pending login once a second factor verified: the pending session is consumed and a new
- * session (new token, fresh) takes its place.
+ * Finishes a pending login once a second factor verified: the pending session is consumed (unless
+ * `claimed`: the code's transaction already took it) and a new session (new token, fresh) takes its
+ * place, with the pending login's credential generation.
  */
 export async function finishTwoFactorLogin(
   ctx: Context,
@@ -37,16 +38,16 @@ export async function finishTwoFactorLogin(
   proven: { method: GuessableMethod | 'webauthn'; recoveryCodesRemaining?: number | undefined },
   trust: boolean,
   meta: RequestMeta,
+  opts: { claimed?: boolean } = {},
 ): Promise<TwoFactorLoginResult> {
   const userId = pending.session.userId;
+  const generation = pending.session.credentialGeneration;
   // Only one request may turn this pending login into a session.
-  if (!(await deleteSession(ctx.db, pending.session.id))) {
-    throw new AppError(401, 'no_pending_login', 'Your login has expired or was not started. Log in again with your email and password.');
-  }
+  if (!opts.claimed && !(await claimPendingSession(ctx.db, pending.session.id))) throw noPendingLogin();
   if (proven.method === 'recovery_code') await revokeAllDevices(ctx, userId, meta, 'recovery_code_login');
   const amr = combineAmr(pending.session.amr, [amrOfMethod(proven.method)]);
-  const { token } = await startSession(ctx, { userId, pending: false, fullyAuthenticated: true, amr }, meta);
-  const device = trust ? await trustDevice(ctx, userId, meta) : undefined;
+  const { token } = await startSession(ctx, { userId, pending: false, fullyAuthenticated: true, amr, credentialGeneration: generation }, meta);
+  const device = trust ? await trustDevice(ctx, userId, meta, generation) : undefined;
   await logEvent(ctx, userId, 'login', meta, { method: proven.method });
   return {
     token,
@@ -71,8 +72,14 @@ export async function completeTwoFactorLogin(
   } else {
     checkMethodAvailable(await twoFactorStatus(ctx.db, userId), input.method);
   }
-  const result = await verifyGuessable(ctx, userId, input.method, input.code, meta, totpRow);
-  return finishTwoFactorLogin(ctx, pending, { method: input.method, recoveryCodesRemaining: result.recoveryCodesRemaining }, input.trustDevice === true, meta);
+  // The code is used up in one transaction with taking the pending login: concurrent answers on one
+  // pending login use at most one code between them.
+  const result = await verifyGuessable(ctx, userId, input.method, input.code, meta, totpRow, {
+    claim: (db) => claimPendingSession(db, pending.session.id),
+  });
+  return finishTwoFactorLogin(ctx, pending, { method: input.method, recoveryCodesRemaining: result.recoveryCodesRemaining }, input.trustDevice === true, meta, {
+    claimed: true,
+  });
 }
 
 /**

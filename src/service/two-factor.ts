@@ -3,7 +3,7 @@ import { generateTotpSecret, otpauthUri, verifyTotp } from '../core/totp.js';
 import { clearAttempts } from '../store/attempts.js';
 import { deleteRecoveryCodes } from '../store/recovery-codes.js';
 import { deleteUserSecurityKeys } from '../store/security-keys.js';
-import { markSessionAuthenticated } from '../store/sessions.js';
+import { setSessionAmr } from '../store/sessions.js';
 import { confirmTotp, deleteTotp, findTotp, savePendingTotp } from '../store/totp.js';
 import { isTwoFactorEnabled, twoFactorStatus } from '../store/two-factor-status.js';
 import { findUserByEmail } from '../store/users.js';
@@ -12,9 +12,10 @@ import type { Context, RequestMeta } from './context.js';
 import { AppError, notFound } from './errors.js';
 import { issueRecoveryCodes } from './recovery-codes.js';
 import { totpSecretContext } from './second-factor.js';
+import { endEverySession } from './end-sessions.js';
 import { logEvent } from './security-log.js';
-import { revokeAllDevices } from './trusted-devices.js';
 import { refuseRemovingLastFactor } from './require-two-factor.js';
+import { requireFresh, type SessionForChange } from './sessions.js';
 
 export interface TotpSetup {
   secret: string;
@@ -27,9 +28,12 @@ export const alreadyEnabled = () =>
 
 /**
  * Starts (or restarts) app setup: a fresh secret waits, encrypted, until a code from it confirms.
- * Nothing about login changes until then.
+ * Nothing about login changes until then. Binding a new authenticator is a sensitive change: it
+ * needs a fresh authentication (SPEC §3).
  */
-export async function startTotpSetup(ctx: Context, userId: string, email: string): Promise<TotpSetup> {
+export async function startTotpSetup(ctx: Context, session: SessionForChange, email: string): Promise<TotpSetup> {
+  requireFresh(ctx, session);
+  const userId = session.userId;
   const existing = await findTotp(ctx.db, userId);
   if (existing?.confirmedAt != null) throw alreadyEnabled();
   const secret = generateTotpSecret(ctx.random);
@@ -43,10 +47,12 @@ export async function startTotpSetup(ctx: Context, userId: string, email: string
 }
 
 /**
- * Turns the app on when its first code verifies. That code counts as used (no replay right after),
- * and as proof of the new factor, so the session becomes fresh. Returns the new recovery codes.
+ * Turns the app on when its first code verifies. That code counts as used (no replay right after).
+ * It proves the new factor, not the person (SPEC §3): the session needs to be fresh already, and
+ * does not become any fresher. Returns the new recovery codes.
  */
-export async function confirmTotpSetup(ctx: Context, session: { id: string; userId: string; amr: AmrValue[] }, code: string, meta: RequestMeta): Promise<string[]> {
+export async function confirmTotpSetup(ctx: Context, session: SessionForChange & { amr: AmrValue[] }, code: string, meta: RequestMeta): Promise<string[]> {
+  requireFresh(ctx, session);
   const cred = await findTotp(ctx.db, session.userId);
   if (!cred) throw new AppError(409, 'no_pending_setup', 'Start the setup first: there is no secret waiting for a code.');
   if (cred.confirmedAt !== null) throw alreadyEnabled();
@@ -63,7 +69,9 @@ export async function confirmTotpSetup(ctx: Context, session: { id: string; user
   // A new set even when security keys had turned 2FA on already: the answer shows the codes, and
   // the person is told they replace the old ones (in hashed mode the old ones cannot be shown).
   const codes = await issueRecoveryCodes(ctx, session.userId);
-  await markSessionAuthenticated(ctx.db, session.id, now, combineAmr(session.amr, ['otp']));
+  // What the session has proven grows by the new factor (forward-auth two_factor rules), but its
+  // freshness does not: the code proves the app, not the person.
+  await setSessionAmr(ctx.db, session.id, combineAmr(session.amr, ['otp']));
   if (wasEnabled) {
     await logEvent(ctx, session.userId, 'authenticator_app_added', meta);
     await logEvent(ctx, session.userId, 'recovery_codes_regenerated', meta);
@@ -73,23 +81,34 @@ export async function confirmTotpSetup(ctx: Context, session: { id: string; user
   return codes;
 }
 
-/** Everything SPEC §2 "Disable" removes, for the person and for the operator alike. */
-export async function removeSecondFactors(ctx: Context, userId: string, meta: RequestMeta, because: string): Promise<void> {
-  await deleteTotp(ctx.db, userId);
-  await deleteUserSecurityKeys(ctx.db, userId);
-  await deleteRecoveryCodes(ctx.db, userId);
-  await clearAttempts(ctx.db, userId);
-  await revokeAllDevices(ctx, userId, meta, because);
+/**
+ * Everything SPEC §2 "Disable" removes, for the person and for the operator alike, and every
+ * session (but `keep`, the person's own) and trusted device ends, all in one transaction: sessions
+ * that came in with the second factor must not outlive it.
+ */
+export async function removeSecondFactors(ctx: Context, userId: string, meta: RequestMeta, because: string, keep?: string): Promise<void> {
+  await endEverySession(ctx, userId, meta, {
+    because,
+    keep,
+    before: async (tx) => {
+      await deleteTotp(tx, userId);
+      await deleteUserSecurityKeys(tx, userId);
+      await deleteRecoveryCodes(tx, userId);
+      await clearAttempts(tx, userId);
+    },
+  });
 }
 
-export async function disableTwoFactor(ctx: Context, userId: string, password: string, meta: RequestMeta): Promise<void> {
+export async function disableTwoFactor(ctx: Context, session: SessionForChange, password: string, meta: RequestMeta): Promise<void> {
+  requireFresh(ctx, session);
+  const userId = session.userId;
   await confirmPassword(ctx, userId, password, meta, 'disable_two_factor');
   await refuseRemovingLastFactor(ctx, userId, () => true);
   const status = await twoFactorStatus(ctx.db, userId);
   if (!isTwoFactorEnabled(status) && !(await findTotp(ctx.db, userId))) {
     throw new AppError(409, 'two_factor_not_enabled', 'Two-factor authentication is already off.');
   }
-  await removeSecondFactors(ctx, userId, meta, 'two_factor_disabled');
+  await removeSecondFactors(ctx, userId, meta, 'two_factor_disabled', session.id);
   await logEvent(ctx, userId, 'two_factor_disabled', meta);
 }
 

@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fchmodSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -62,6 +62,15 @@ export function openSqlite(path: string): Store {
     dialect: 'sqlite',
     close: () => db.destroy(),
     backup: async (file) => {
+      // The copy holds password hashes and sealed secrets: it is created empty, private to the
+      // service's user and exclusively (never over an existing file), before any data goes in;
+      // SQLite keeps the mode of a file it opens, and gives its journal the same.
+      const fd = openSync(file, 'wx', 0o600);
+      try {
+        fchmodSync(fd, 0o600);
+      } finally {
+        closeSync(fd);
+      }
       await raw.backup(file);
     },
   };

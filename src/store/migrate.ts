@@ -2,6 +2,7 @@ import { Migrator, type Migration, type MigrationProvider, type MigrationResultS
 import type { Store } from './db.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_session_amr.js';
+import * as m003 from './migrations/003_credential_generation.js';
 import * as m004 from './migrations/004_password_throttle.js';
 import * as m005 from './migrations/005_indexes.js';
 import * as m006 from './migrations/006_mail.js';
@@ -13,6 +14,7 @@ import * as m010 from './migrations/010_admin.js';
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_session_amr': m002,
+  '003_credential_generation': m003,
   '004_password_throttle': m004,
   '005_indexes': m005,
   '006_mail': m006,

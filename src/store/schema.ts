@@ -15,6 +15,8 @@ export interface UsersTable {
   locked_at: number | null;
   /** When a required-2FA rule first applied to the account; its grace period counts from here (migration 010). */
   two_factor_required_since: number | null;
+  /** Goes up whenever every session and trusted device of the account must end (migration 003). */
+  credential_generation: number;
   /** When the address was last proven by a link (migration 006); null: not verified. */
   email_verified_at: number | null;
   /** Set by "This wasn't me": the next login must go through a password reset. */
@@ -31,6 +33,8 @@ export interface SessionsTable {
   authenticated_at: number | null;
   ip: string | null;
   user_agent: string | null;
+  /** The account's credential generation when the session began; alive only while they are equal. */
+  credential_generation: number;
   /** RFC 8176 values of what the login proved, space-separated (core/amr.ts). */
   amr: Generated<string>;
 }
@@ -77,6 +81,8 @@ export interface TrustedDevicesTable {
   created_at: number;
   expires_at: number;
   last_used_at: number | null;
+  /** As for sessions: usable only while equal to the account's credential generation. */
+  credential_generation: number;
 }
 
 export interface SecurityKeysTable {

@@ -7,11 +7,25 @@ import type { Database } from './schema.js';
 export async function listUserSessions(db: Kysely<Database>, userId: string): Promise<Session[]> {
   const rows = await db
     .selectFrom('sessions')
-    .select(['id', 'user_id', 'created_at', 'last_seen_at', 'pending', 'authenticated_at', 'ip', 'user_agent', 'amr'])
-    .where('user_id', '=', userId)
-    .where('pending', '=', 0)
-    .orderBy('last_seen_at', 'desc')
-    .orderBy('id')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select([
+      'sessions.id',
+      'sessions.user_id',
+      'sessions.created_at',
+      'sessions.last_seen_at',
+      'sessions.pending',
+      'sessions.authenticated_at',
+      'sessions.ip',
+      'sessions.user_agent',
+      'sessions.amr',
+      'sessions.credential_generation',
+    ])
+    .where('sessions.user_id', '=', userId)
+    .where('sessions.pending', '=', 0)
+    // Sessions of an older credential generation are already dead (see credential-generation.ts).
+    .whereRef('sessions.credential_generation', '=', 'users.credential_generation')
+    .orderBy('sessions.last_seen_at', 'desc')
+    .orderBy('sessions.id')
     .execute();
   return rows.map((r) => ({
     id: r.id,
@@ -23,6 +37,7 @@ export async function listUserSessions(db: Kysely<Database>, userId: string): Pr
     ip: r.ip,
     userAgent: r.user_agent,
     amr: parseAmr(r.amr),
+    credentialGeneration: r.credential_generation,
   }));
 }
 

@@ -10,7 +10,18 @@ export interface SessionWithUser {
 }
 
 const insertRow = prepare<
-  [id: string, userId: string, createdAt: number, lastSeenAt: number, pending: number, authenticatedAt: number | null, ip: string | null, userAgent: string | null, amr: string],
+  [
+    id: string,
+    userId: string,
+    createdAt: number,
+    lastSeenAt: number,
+    pending: number,
+    authenticatedAt: number | null,
+    ip: string | null,
+    userAgent: string | null,
+    amr: string,
+    credentialGeneration: number,
+  ],
   unknown
 >((db) =>
   db.insertInto('sessions').values({
@@ -23,11 +34,12 @@ const insertRow = prepare<
     ip: arg(6),
     user_agent: arg(7),
     amr: arg(8),
+    credential_generation: arg(9),
   }),
 );
 
 export async function insertSession(db: Kysely<Database>, s: Session): Promise<void> {
-  await affected(db, insertRow(db, s.id, s.userId, s.createdAt, s.lastSeenAt, s.pending ? 1 : 0, s.authenticatedAt, s.ip, s.userAgent, serializeAmr(s.amr)));
+  await affected(db, insertRow(db, s.id, s.userId, s.createdAt, s.lastSeenAt, s.pending ? 1 : 0, s.authenticatedAt, s.ip, s.userAgent, serializeAmr(s.amr), s.credentialGeneration));
 }
 
 const selectSession = prepare<[id: string], SessionRow>((db) =>
@@ -44,9 +56,11 @@ const selectSession = prepare<[id: string], SessionRow>((db) =>
       'sessions.ip',
       'sessions.user_agent',
       'sessions.amr',
+      'sessions.credential_generation',
       'users.email',
     ])
-    .where('sessions.id', '=', arg<string>(0)),
+    .where('sessions.id', '=', arg<string>(0))
+    .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
 );
 
 interface SessionRow {
@@ -59,10 +73,15 @@ interface SessionRow {
   ip: string | null;
   user_agent: string | null;
   amr: string;
+  credential_generation: number;
   email: string;
 }
 
-/** The hot path: one primary-key lookup joined to the user's email, prepared once. */
+/**
+ * The hot path: one primary-key lookup joined to the user's email, prepared once. A session stamped
+ * with an older credential generation than the account's is not found: that is how "end every
+ * session" works (store/credential-generation.ts).
+ */
 export async function findSession(db: Kysely<Database>, id: string): Promise<SessionWithUser | null> {
   const r = await first(db, selectSession(db, id));
   if (!r) return null;
@@ -78,6 +97,7 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
       ip: r.ip,
       userAgent: r.user_agent,
       amr: parseAmr(r.amr),
+      credentialGeneration: Number(r.credential_generation),
     },
   };
 }
@@ -107,10 +127,10 @@ export async function deleteSession(db: Kysely<Database>, id: string): Promise<b
   return (await affected(db, deleteById(db, id))) > 0;
 }
 
-export async function deleteUserSessions(db: Kysely<Database>, userId: string, exceptId?: string): Promise<void> {
-  let q = db.deleteFrom('sessions').where('user_id', '=', userId);
-  if (exceptId) q = q.where('id', '!=', exceptId);
-  await q.execute();
+/** A pending login is turned into a session once: only the request whose DELETE removed it may go on. */
+export async function claimPendingSession(db: Kysely<Database>, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('sessions').where('id', '=', id).where('pending', '=', 1).executeTakeFirst();
+  return Number(r.numDeletedRows) > 0;
 }
 
 /** Housekeeping: rows past any possible lifetime. */

@@ -9,6 +9,8 @@ export interface TrustedDevice {
   createdAt: number;
   expiresAt: number;
   lastUsedAt: number | null;
+  /** The account's credential generation at the login that trusted it. */
+  credentialGeneration: number;
 }
 
 type Row = Database['trusted_devices'];
@@ -21,6 +23,7 @@ const toDevice = (r: Row): TrustedDevice => ({
   createdAt: r.created_at,
   expiresAt: r.expires_at,
   lastUsedAt: r.last_used_at,
+  credentialGeneration: r.credential_generation,
 });
 
 export async function insertTrustedDevice(db: Kysely<Database>, d: TrustedDevice): Promise<void> {
@@ -34,18 +37,25 @@ export async function insertTrustedDevice(db: Kysely<Database>, d: TrustedDevice
       created_at: d.createdAt,
       expires_at: d.expiresAt,
       last_used_at: d.lastUsedAt,
+      credential_generation: d.credentialGeneration,
     })
     .execute();
 }
 
-/** A device token is only good for the account it was issued to, and only until it expires. */
+/**
+ * A device token is only good for the account it was issued to, until it expires, and while the
+ * account's credential generation is the one it was trusted under (password change, disable and
+ * admin reset move it on).
+ */
 export async function findUsableTrustedDevice(db: Kysely<Database>, tokenHash: string, userId: string, now: number): Promise<TrustedDevice | null> {
   const r = await db
     .selectFrom('trusted_devices')
-    .selectAll()
-    .where('token_hash', '=', tokenHash)
-    .where('user_id', '=', userId)
-    .where('expires_at', '>', now)
+    .innerJoin('users', 'users.id', 'trusted_devices.user_id')
+    .selectAll('trusted_devices')
+    .where('trusted_devices.token_hash', '=', tokenHash)
+    .where('trusted_devices.user_id', '=', userId)
+    .where('trusted_devices.expires_at', '>', now)
+    .whereRef('trusted_devices.credential_generation', '=', 'users.credential_generation')
     .executeTakeFirst();
   return r ? toDevice(r) : null;
 }
@@ -57,10 +67,12 @@ export async function touchTrustedDevice(db: Kysely<Database>, id: string, now: 
 export async function listTrustedDevices(db: Kysely<Database>, userId: string, now: number): Promise<TrustedDevice[]> {
   const rows = await db
     .selectFrom('trusted_devices')
-    .selectAll()
-    .where('user_id', '=', userId)
-    .where('expires_at', '>', now)
-    .orderBy('created_at', 'desc')
+    .innerJoin('users', 'users.id', 'trusted_devices.user_id')
+    .selectAll('trusted_devices')
+    .where('trusted_devices.user_id', '=', userId)
+    .where('trusted_devices.expires_at', '>', now)
+    .whereRef('trusted_devices.credential_generation', '=', 'users.credential_generation')
+    .orderBy('trusted_devices.created_at', 'desc')
     .execute();
   return rows.map(toDevice);
 }

@@ -9,6 +9,8 @@ export interface User {
   passwordHash: string;
   createdAt: number;
   passwordChangedAt: number;
+  /** Read with the hash: a session granted on this password is stamped with it (store/credential-generation.ts). */
+  credentialGeneration: number;
   /** Migration 006: when a link proved the address; null while unverified. */
   emailVerifiedAt?: number | null;
   /** Migration 006: "This wasn't me" was used; the next login must reset the password. */
@@ -25,6 +27,7 @@ function toUser(r: Row): User {
     passwordHash: r.password_hash,
     createdAt: r.created_at,
     passwordChangedAt: r.password_changed_at,
+    credentialGeneration: r.credential_generation,
     emailVerifiedAt: r.email_verified_at,
     passwordResetRequiredAt: r.password_reset_required_at,
   };
@@ -35,7 +38,8 @@ export class EmailTakenError extends Error {
 }
 
 /** Relies on the unique index, not a prior lookup, so two simultaneous signups cannot both win. */
-export async function insertUser(db: Kysely<Database>, user: User): Promise<void> {
+/** A new account starts at credential generation 0 unless told otherwise. */
+export async function insertUser(db: Kysely<Database>, user: Omit<User, 'credentialGeneration'> & { credentialGeneration?: number }): Promise<void> {
   try {
     await db
       .insertInto('users')
@@ -46,6 +50,7 @@ export async function insertUser(db: Kysely<Database>, user: User): Promise<void
         password_hash: user.passwordHash,
         created_at: user.createdAt,
         password_changed_at: user.passwordChangedAt,
+        credential_generation: user.credentialGeneration ?? 0,
       })
       .execute();
   } catch (err) {

@@ -270,9 +270,10 @@ describe('two-factor pages', () => {
     const again = await setUpTwoFactor(other, base, address, '16-setup-again');
     assert.notEqual(again.app.secret, secret);
 
-    // The once-trusted first browser is asked for a code again; trust it, then revoke it.
+    // Disabling ended every other session: the first browser is signed out. Once trusted, it is
+    // asked for a code again; trust it, then revoke it.
     await page.goto(`${base}/settings`);
-    await logOut(page, base);
+    await page.waitForURL(`${base}/login?next=%2Fsettings`);
     await logIn(page, base, address, PASSWORD);
     await page.waitForURL(`${base}/login/two-factor`);
     await page.getByLabel('Verification code', { exact: true }).fill(await again.app.next());

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import SQLite from 'better-sqlite3';
@@ -13,13 +13,17 @@ describe('twofold backup <file>', { concurrency: 1 }, () => {
   const dir = tempDir();
   after(() => dir.remove());
 
-  test('copies the live SQLite database, accounts included', async () => {
+  test('copies the live SQLite database, accounts included, into a file only its owner can read', async () => {
+    // The usual umask, under which a plainly created file is world-readable (0644).
+    process.umask(0o022);
     const created = await runCli(['users', 'create', '--email', 'kept@example.com'], { cwd: dir.path, input: `${PASSWORD}\n` });
     assert.equal(created.code, 0, created.stderr);
     const file = join(dir.path, 'backup.db');
     const r = await runCli(['backup', file], { cwd: dir.path });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /backed up to/);
+    // Hashes and sealed secrets: readable by the service's user only, whatever the umask.
+    assert.equal(statSync(file).mode & 0o777, 0o600, `mode ${(statSync(file).mode & 0o777).toString(8)}`);
     const copy = new SQLite(file, { readonly: true });
     try {
       const row = copy.prepare('select email from users').get() as { email: string } | undefined;

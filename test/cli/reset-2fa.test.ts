@@ -44,7 +44,7 @@ for (const { kind, skip } of databaseKinds()) {
       await server?.close();
     });
 
-    test('turns 2FA off, removes codes and app, revokes trusted devices, and is in the security log', async () => {
+    test('turns 2FA off, removes codes and app, ends every session and trusted device, and is in the security log', async () => {
       const user = await signupWithTwoFactor(server, systemClock, 'lost-everything@example.com');
       // A trusted browser (a recovery-code login, so no wait for the next TOTP step).
       const device = await pendingLogin(server, user);
@@ -62,16 +62,19 @@ for (const { kind, skip } of databaseKinds()) {
       for (const code of user.recoveryCodes) assert.ok(!run.stdout.includes(code) && !run.stderr.includes(code));
       assert.ok(!run.stdout.includes(user.secret) && !run.stderr.includes(user.secret));
 
-      assert.deepEqual((await user.client.get(`${API}/me`)).json.twoFactor, { enabled: false, methods: [], recoveryCodesRemaining: 0 });
+      // Every session ended with it (SPEC §3: an operator action ends every session in one write).
+      assert.equal((await user.client.get(`${API}/me`)).status, 401, 'the sessions of the account ended');
       assert.equal((await rowsOf(server, 'totp_credentials', id)).length, 0);
       assert.equal((await rowsOf(server, 'recovery_codes', id)).length, 0);
       assert.equal((await rowsOf(server, 'trusted_devices', id)).length, 0);
-      assert.deepEqual((await user.client.get(`${API}/me/trusted-devices`)).json, []);
+      assert.equal((await rowsOf(server, 'sessions', id)).length, 0);
       // The person logs in with the password alone and can set up again.
       assert.deepEqual((await device.post(`${API}/login`, { email: user.email, password: user.password })).json, { status: 'ok' });
+      assert.deepEqual((await device.get(`${API}/me`)).json.twoFactor, { enabled: false, methods: [], recoveryCodesRemaining: 0 });
+      assert.deepEqual((await device.get(`${API}/me/trusted-devices`)).json, []);
       assert.equal((await device.post(`${API}/me/two-factor/totp/setup`)).status, 200);
 
-      const types = await logTypes(user.client);
+      const types = await logTypes(device);
       assert.ok(types.includes('admin_two_factor_reset'), types.join(', '));
       assert.ok(types.includes('trusted_devices_revoked'), types.join(', '));
     });

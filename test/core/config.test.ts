@@ -83,7 +83,7 @@ test('every variable is read', () => {
   assert.equal(c.sessionIdleMs, 15 * 60_000);
   assert.equal(c.sessionMaxMs, 8 * 3_600_000);
   assert.equal(c.authRateLimit, 10);
-  assert.equal(c.trustProxy, true);
+  assert.equal(c.trustProxy, 1, 'a hop count');
   assert.equal(c.logLevel, 'warn');
 });
 
@@ -138,7 +138,7 @@ test('bad values are refused with the variable named', () => {
     [{ TWOFOLD_AUTH_RATE_LIMIT: '0' }, /TWOFOLD_AUTH_RATE_LIMIT/],
     [{ TWOFOLD_AUTH_RATE_LIMIT: '2.5' }, /TWOFOLD_AUTH_RATE_LIMIT/],
     [{ TWOFOLD_ISSUER: 'Acme:Login' }, /TWOFOLD_ISSUER/],
-    [{ TWOFOLD_TRUST_PROXY: 'maybe' }, /TWOFOLD_TRUST_PROXY must be true or false/],
+    [{ TWOFOLD_TRUST_PROXY: 'maybe' }, /TWOFOLD_TRUST_PROXY: "maybe" is not an IP address/],
     [{ TWOFOLD_SECRET_PREVIOUS: `${secret},dG9vIHNob3J0` }, /TWOFOLD_SECRET_PREVIOUS \(key 2\) must be 32 random bytes/],
   ];
   for (const [env, message] of cases) {

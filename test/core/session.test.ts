@@ -12,18 +12,19 @@ import {
   sessionExpiresAt,
   sessionPolicy,
   TOUCH_INTERVAL_MS,
+  touchIntervalMs,
 } from '../../src/core/session.js';
 import { hashToken, isTokenShaped } from '../../src/core/token.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const policy = sessionPolicy(HOUR, 24 * HOUR);
-const input = { userId: 'u1', pending: false, fullyAuthenticated: true, amr: ['pwd' as const], ip: '127.0.0.1', userAgent: 'test' };
+const input = { userId: 'u1', pending: false, fullyAuthenticated: true, amr: ['pwd' as const], ip: '127.0.0.1', userAgent: 'test', credentialGeneration: 0 };
 
 test('policy: defaults for pending (5 min) and freshness (10 min)', () => {
   assert.equal(PENDING_LOGIN_MS, 5 * MIN);
   assert.equal(FRESH_AUTH_MS, 10 * MIN);
-  assert.deepEqual(policy, { idleMs: HOUR, maxMs: 24 * HOUR, pendingMs: 5 * MIN, freshMs: 10 * MIN });
+  assert.deepEqual(policy, { idleMs: HOUR, maxMs: 24 * HOUR, pendingMs: 5 * MIN, freshMs: 10 * MIN, touchMs: MIN });
 });
 
 test('createSession: a 256-bit random token; only its SHA-256 is the id', () => {
@@ -134,7 +135,23 @@ test('isFresh: within 10 minutes of a full authentication, never while pending o
 test('needsTouch: lastSeenAt is rewritten at most once a minute', () => {
   assert.equal(TOUCH_INTERVAL_MS, MIN);
   const t0 = Date.UTC(2026, 0, 1);
-  assert.equal(needsTouch({ lastSeenAt: t0 }, t0), false);
-  assert.equal(needsTouch({ lastSeenAt: t0 }, t0 + MIN - 1), false);
-  assert.equal(needsTouch({ lastSeenAt: t0 }, t0 + MIN), true);
+  assert.equal(needsTouch({ lastSeenAt: t0 }, policy, t0), false);
+  assert.equal(needsTouch({ lastSeenAt: t0 }, policy, t0 + MIN - 1), false);
+  assert.equal(needsTouch({ lastSeenAt: t0 }, policy, t0 + MIN), true);
+});
+
+test('the touch interval follows a short idle limit: a quarter of it, never over a minute', () => {
+  assert.equal(touchIntervalMs(HOUR), MIN);
+  assert.equal(touchIntervalMs(4 * MIN), MIN);
+  assert.equal(touchIntervalMs(2 * MIN), 30_000);
+  assert.equal(touchIntervalMs(20_000), 5_000);
+  const short = sessionPolicy(20_000, HOUR);
+  assert.equal(short.touchMs, 5_000);
+  // An active person (a request every 10 s) is touched in time, however the requests fall.
+  const t0 = 1_000_000;
+  let lastSeenAt = t0;
+  for (let now = t0 + 10_000; now < t0 + 10 * MIN; now += 10_000) {
+    assert.equal(isSessionExpired({ createdAt: t0, lastSeenAt, pending: false }, short, now), false, `at ${now - t0} ms`);
+    if (needsTouch({ lastSeenAt }, short, now)) lastSeenAt = now;
+  }
 });

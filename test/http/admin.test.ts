@@ -122,7 +122,9 @@ for (const { kind, skip } of databaseKinds()) {
       const c = await freshAdmin();
       await enableTwoFactor(person, clock);
       assert.equal((await c.post(`${API}/admin/users/${personId}/reset-2fa`)).status, 204);
-      assert.equal((await person.get(`${API}/me`)).json.twoFactor.enabled, false);
+      assert.equal((await c.get(`${API}/admin/users/${personId}`)).json.twoFactor.enabled, false);
+      person = server.client();
+      assert.equal((await person.post(`${API}/login`, { email: 'person@example.com', password: PASSWORD })).status, 200);
       assert.equal((await c.post(`${API}/admin/users/${personId}/revoke-sessions`)).status, 204);
       assertError(await person.get(`${API}/me`), 401, 'unauthenticated');
       const g = await c.request('PUT', `${API}/admin/users/${personId}/groups`, { groups: ['Staff', 'dev'] });

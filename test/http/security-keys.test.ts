@@ -166,12 +166,13 @@ for (const { kind, skip } of databaseKinds()) {
       assert.equal(r.status, 200, r.text);
     });
 
-    test('adding a key makes the session fresh, also after 2FA was on', async () => {
+    test('adding a key proves the key, not the person: the session gets no fresher (SPEC §3)', async () => {
       const { client } = await accountWithKey();
       clock.advance(9 * 60_000);
       assert.equal((await addKey(client, authenticator(), 'Second')).status, 201);
-      clock.advance(9 * 60_000);
-      assert.equal((await creationOptions(client)).status, 200, 'still fresh: the new key counted as verifying it');
+      clock.advance(2 * 60_000);
+      assertError(await creationOptions(client), 403, 'reauthentication_required', 'the new key did not make the session fresh');
+      assertError(await client.post(`${API}/me/two-factor/totp/setup`), 403, 'reauthentication_required', 'nor can an app be added now');
     });
 
     test('key names: trimmed, 1–64 characters, no control characters, unique per account (409 name_taken)', async () => {

@@ -106,6 +106,31 @@ for (const { kind, skip } of databaseKinds()) {
       }
     });
 
+    test('numbers beyond what the database holds → 400, never a 500 (a 20-digit before overflowed bigint)', async () => {
+      const c = await signedIn();
+      const huge = [
+        'before=99999999999999999999',
+        'before=9223372036854775808',
+        'before=1000000000000000',
+        'before=1e300',
+        'before=-1',
+        'before=%2B999999-01-01T00:00:00Z',
+        'before=275760-09-13T00:00:00.001Z',
+        'limit=99999999999999999999',
+        'limit=1000',
+      ];
+      for (const q of huge) {
+        const r = await c.get(`/api/v1/me/security-log?${q}`);
+        assert.equal(r.status, 400, `${q}: ${r.text}`);
+        assert.equal(r.json.error.code, 'invalid_request', q);
+      }
+      // The largest accepted values still work.
+      for (const q of ['before=999999999999999', 'limit=100', 'limit=1', `before=${encodeURIComponent('2026-01-01T00:00:00.000Z')}`, 'before=2026-01-01']) {
+        const r = await c.get(`/api/v1/me/security-log?${q}`);
+        assert.equal(r.status, 200, `${q}: ${r.text}`);
+      }
+    });
+
     test('signed out → 401', async () => {
       const r = await server.client().get('/api/v1/me/security-log');
       assert.equal(r.status, 401);

@@ -121,7 +121,7 @@ for (const { kind, skip } of databaseKinds()) {
       await device.post(`${API}/logout`);
     });
 
-    test('without 2FA: the password alone reauthenticates; confirming a new factor makes the session fresh', async () => {
+    test('without 2FA: the password alone reauthenticates; confirming a new factor does not make the session fresher', async () => {
       const c = suite.server.client();
       assert.equal((await c.post(`${API}/signup`, { email: 'fresh-no-2fa@example.com', password: PASSWORD })).status, 201);
       clock.advance(11 * MIN);
@@ -132,11 +132,36 @@ for (const { kind, skip } of databaseKinds()) {
       );
       assertError(await c.post(`${API}/me/reauthenticate`, { password: 'not the password' }), 401, 'invalid_credentials');
       assert.equal((await c.post(`${API}/me/reauthenticate`, { password: PASSWORD })).status, 204);
-      clock.advance(11 * MIN);
-      // Stale again; turning 2FA on (a new factor verified) makes it fresh.
+      clock.advance(8 * MIN);
+      // Still fresh: the app can be set up; its code proves the app, not the person (SPEC §3).
       nextStep(clock);
       await enableTwoFactor(c, clock);
-      assert.equal((await c.get(`${API}/me/two-factor/recovery-codes`)).status, 200);
+      assert.equal((await c.get(`${API}/me/two-factor/recovery-codes`)).status, 200, 'fresh from the reauthentication');
+      clock.advance(3 * MIN);
+      assertError(await c.get(`${API}/me/two-factor/recovery-codes`), 403, 'reauthentication_required', 'the new app did not make the session fresher');
+    });
+
+    test('adding an app needs a fresh authentication: setup and confirm refuse a stale or trusted-device session, and change nothing', async () => {
+      // The review's attack: a stale session (or a stolen cookie, or a trusted-device login) adds
+      // its own app, becomes fresh, and then removes the owner's factors.
+      const c = suite.server.client();
+      assert.equal((await c.post(`${API}/signup`, { email: 'fresh-attack@example.com', password: PASSWORD })).status, 201);
+      const setup = await c.post(`${API}/me/two-factor/totp/setup`);
+      assert.equal(setup.status, 200, 'fresh after signup');
+      clock.advance(11 * MIN);
+      nextStep(clock);
+      const id = await userIdOf(suite.server, 'fresh-attack@example.com');
+      assertError(await c.post(`${API}/me/two-factor/totp/setup`), 403, 'reauthentication_required', 'setup');
+      assertError(await c.post(`${API}/me/two-factor/totp/confirm`, { code: codeAt(setup.json.secret, clock.now()) }), 403, 'reauthentication_required', 'confirm');
+      const [cred] = await rowsOf(suite.server, 'totp_credentials', id);
+      assert.equal(cred?.confirmed_at, null, 'the app was not turned on');
+      assert.equal((await rowsOf(suite.server, 'recovery_codes', id)).length, 0);
+      assertError(await c.get(`${API}/me/two-factor/recovery-codes`), 403, 'reauthentication_required');
+
+      // On an account with 2FA, a trusted-device login (not fresh) cannot add an app either.
+      assert.deepEqual((await device.post(`${API}/login`, { email: suite.user.email, password: suite.user.password })).json, { status: 'ok' });
+      assertError(await device.post(`${API}/me/two-factor/totp/setup`), 403, 'reauthentication_required', 'trusted-device setup');
+      await device.post(`${API}/logout`);
     });
 
     test('a pending login cannot reauthenticate', async () => {

@@ -16,6 +16,7 @@ function user(email: string): User {
     passwordHash: '$argon2id$v=19$m=19456,t=2,p=1$not-a-real-hash',
     createdAt: 1,
     passwordChangedAt: 1,
+    credentialGeneration: 0,
   };
 }
 
@@ -49,10 +50,10 @@ for (const { kind, skip } of databaseKinds()) {
       const db = database.store.db;
       const u = user('cascade@example.com');
       await insertUser(db, u);
-      await insertSession(db, { id: 'h1', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: true, authenticatedAt: null, ip: '127.0.0.1', userAgent: 'ua', amr: ['pwd'] });
-      await insertSession(db, { id: 'h2', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: false, authenticatedAt: 15, ip: null, userAgent: null, amr: ['pwd', 'otp', 'mfa'] });
+      await insertSession(db, { id: 'h1', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: true, authenticatedAt: null, ip: '127.0.0.1', userAgent: 'ua', amr: ['pwd'], credentialGeneration: 0 });
+      await insertSession(db, { id: 'h2', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: false, authenticatedAt: 15, ip: null, userAgent: null, amr: ['pwd', 'otp', 'mfa'], credentialGeneration: 0 });
       const pending = await findSession(db, 'h1');
-      assert.deepEqual(pending?.session, { id: 'h1', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: true, authenticatedAt: null, ip: '127.0.0.1', userAgent: 'ua', amr: ['pwd'] });
+      assert.deepEqual(pending?.session, { id: 'h1', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: true, authenticatedAt: null, ip: '127.0.0.1', userAgent: 'ua', amr: ['pwd'], credentialGeneration: 0 });
       const full = await findSession(db, 'h2');
       assert.equal(full?.session.pending, false);
       assert.equal(full?.session.authenticatedAt, 15);
@@ -65,7 +66,7 @@ for (const { kind, skip } of databaseKinds()) {
 
     test('a session for an unknown user is refused (foreign keys are on)', async () => {
       await assert.rejects(
-        insertSession(database.store.db, { id: 'h3', userId: 'nobody', createdAt: 1, lastSeenAt: 1, pending: false, authenticatedAt: 1, ip: null, userAgent: null, amr: [] }),
+        insertSession(database.store.db, { id: 'h3', userId: 'nobody', createdAt: 1, lastSeenAt: 1, pending: false, authenticatedAt: 1, ip: null, userAgent: null, amr: [], credentialGeneration: 0 }),
       );
     });
 

@@ -118,7 +118,7 @@ export function securityKeyRoutes(app: App, ctx: Context, authRateLimit: { max: 
       },
     },
     async (request, reply) => {
-      const { twoFactorDisabled } = await removeSecurityKey(ctx, authOf(request).session.userId, request.params.id, requestMeta(request));
+      const { twoFactorDisabled } = await removeSecurityKey(ctx, authOf(request).session, request.params.id, requestMeta(request));
       if (twoFactorDisabled) clearCookie(reply, ctx.config, names.device);
       return reply.code(204).send(null);
     },

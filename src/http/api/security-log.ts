@@ -5,10 +5,15 @@ import { listEvents } from '../../store/security-log.js';
 import { authOf } from '../auth.js';
 import { errors, SecurityEvent, SecurityLogQuery, type App } from '../schemas.js';
 
+/** Beyond any time a Date can hold: refused rather than handed to the database. */
+const MAX_TIME_MS = 8.64e15;
+
 function parseBefore(text: string | undefined): number | undefined {
   if (text === undefined || text === '') return undefined;
   const ms = /^\d+$/.test(text) ? Number(text) : Date.parse(text);
-  if (!Number.isFinite(ms)) throw new AppError(400, 'invalid_request', '`before` must be an ISO 8601 time or epoch milliseconds.');
+  if (!Number.isSafeInteger(ms) || Math.abs(ms) > MAX_TIME_MS) {
+    throw new AppError(400, 'invalid_request', '`before` must be an ISO 8601 time or epoch milliseconds.');
+  }
   return ms;
 }
 

@@ -126,32 +126,34 @@ export function twoFactorRoutes(app: App, ctx: Context, authRateLimit: { max: nu
   app.post(
     '/me/two-factor/totp/setup',
     {
-      config: { auth: 'user' },
+      config: { auth: 'fresh' },
       schema: {
         summary: 'Start setting up an authenticator app',
-        description: 'Returns a new secret; nothing changes until /confirm gets a valid code. A second call replaces the pending secret.',
+        description:
+          'Returns a new secret; nothing changes until /confirm gets a valid code. A second call replaces the pending secret. Needs a fresh authentication (binding a new authenticator is a sensitive change).',
         tags: ['two-factor'],
         response: {
           200: Type.Object({ secret: Type.String(), otpauthUri: Type.String(), qrCodeSvg: Type.String() }),
-          ...errors(401, 409),
+          ...errors(401, 403, 409),
         },
       },
     },
     async (request) => {
       const { session, email } = authOf(request);
-      return startTotpSetup(ctx, session.userId, email);
+      return startTotpSetup(ctx, session, email);
     },
   );
 
   app.post(
     '/me/two-factor/totp/confirm',
     {
-      config: { auth: 'user', rateLimit: authRateLimit },
+      config: { auth: 'fresh', rateLimit: authRateLimit },
       schema: {
         summary: 'Turn the authenticator app on with its first code',
+        description: 'Needs a fresh authentication, and does not make the session any fresher: the code proves the new app, not the person.',
         tags: ['two-factor'],
         body: Obj({ code: Code }),
-        response: { 200: RecoveryCodes, ...errors(400, 401, 409) },
+        response: { 200: RecoveryCodes, ...errors(400, 401, 403, 409) },
       },
     },
     async (request) => {
@@ -166,14 +168,14 @@ export function twoFactorRoutes(app: App, ctx: Context, authRateLimit: { max: nu
       config: { auth: 'fresh', rateLimit: authRateLimit },
       schema: {
         summary: 'Disable two-factor authentication',
-        description: 'Removes the app secret, all security keys, all recovery codes and all trusted devices.',
+        description: 'Removes the app secret, all security keys, all recovery codes and all trusted devices, and ends every other session.',
         tags: ['two-factor'],
         body: Obj({ password: Password }),
         response: { 204: Type.Null(), ...errors(400, 401, 403, 409) },
       },
     },
     async (request, reply) => {
-      await disableTwoFactor(ctx, authOf(request).session.userId, request.body.password, requestMeta(request));
+      await disableTwoFactor(ctx, authOf(request).session, request.body.password, requestMeta(request));
       clearCookie(reply, ctx.config, names.device);
       return reply.code(204).send(null);
     },

@@ -58,7 +58,7 @@ export function disablePages(app: App, ctx: Context, authRateLimit: { max: numbe
     const show = (failure: FormFailure) => sendPage(reply, <DisablePage csrf={csrf} email={auth.email} failure={failure} />, failure.status, failure.headers);
     if (!form.password) return show(fieldFailure('password', 'Enter your password.'));
     try {
-      await disableTwoFactor(ctx, auth.session.userId, form.password, requestMeta(request));
+      await disableTwoFactor(ctx, auth.session, form.password, requestMeta(request));
     } catch (err) {
       if (isReauthRequired(err)) return toReauthenticate(reply, PATH);
       if (err instanceof AppError && err.code === 'two_factor_not_enabled') return reply.redirect('/settings', 303);

@@ -23,6 +23,22 @@ import { adminPages } from '../admin/pages.js';
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
+ * The same path on PUBLIC_URL, checked as it will be emitted. String concatenation, not
+ * new URL(url, base): a path like "//evil.example" stays a path. A request target that is not a
+ * path (the absolute form "http://other/x", or "*") would not be one after the origin either, so
+ * it goes to the start page.
+ */
+export function onPublicOrigin(publicOrigin: string, requestUrl: string): string {
+  const location = publicOrigin + (requestUrl.startsWith('/') ? requestUrl : '/');
+  try {
+    if (new URL(location).origin === publicOrigin) return location;
+  } catch {
+    // Not a URL at all: the start page below.
+  }
+  return publicOrigin + '/';
+}
+
+/**
  * WebAuthn binds keys to PUBLIC_URL's host, and cookies are per host: a page opened under another
  * name for this server (127.0.0.1 instead of localhost, a bare IP, …) is sent to the same path on
  * PUBLIC_URL. Only GET/HEAD pages; the API, /healthz and /assets are answered wherever they are asked.
@@ -33,8 +49,7 @@ function canonicalHost(ctx: Context) {
     if (request.method !== 'GET' && request.method !== 'HEAD') return;
     if (request.url.startsWith('/assets/')) return;
     if (request.host.toLowerCase() === want) return;
-    // String concatenation, not new URL(url, base): a path like "//evil.example" stays a path.
-    return reply.redirect(ctx.config.publicOrigin + request.url, 308);
+    return reply.redirect(onPublicOrigin(ctx.config.publicOrigin, request.url), 308);
   };
 }
 

@@ -1,20 +1,12 @@
+import { sameOriginPath } from '../../core/redirect-target.js';
+
 /**
- * Where to go after login. Only a same-site path is accepted ("/settings?x=1"), never an absolute
- * URL, a protocol-relative "//host" or a backslash trick, so `next` cannot send anyone elsewhere.
+ * Where to go after login or re-authentication: a same-origin path only, validated as it will be
+ * emitted (core/redirect-target.ts), so `next` cannot send anyone to another site.
  */
 export function safeNext(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 512) return undefined;
-  if (!value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return undefined;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(value)) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value, 'http://same.invalid');
-  } catch {
-    return undefined;
-  }
-  if (url.origin !== 'http://same.invalid') return undefined;
-  const path = url.pathname + url.search;
+  const path = sameOriginPath(value);
+  if (path === undefined) return undefined;
   // Going "back" to the login steps themselves makes no sense after logging in.
   if (path === '/login' || path.startsWith('/login/') || path.startsWith('/login?') || path === '/logout') return undefined;
   return path;

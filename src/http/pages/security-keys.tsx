@@ -70,7 +70,7 @@ export function securityKeyPages(app: App, ctx: Context, authRateLimit: { max: n
     let twoFactorDisabled = false;
     let what = 'key';
     try {
-      const removed = await removeSecurityKey(ctx, auth.session.userId, id, requestMeta(request));
+      const removed = await removeSecurityKey(ctx, auth.session, id, requestMeta(request));
       twoFactorDisabled = removed.twoFactorDisabled;
       if (removed.kind === 'passkey') what = 'passkey';
     } catch (err) {

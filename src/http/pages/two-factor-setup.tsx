@@ -15,7 +15,7 @@ import { Button, Form, FormAlert, fieldFailure, formFailure, readForm, type Form
 import { Card, Layout, Notice, PageHeading } from './layout.js';
 import { signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
-import { CodeField, emptyCodeMessage } from './second-factor-fields.js';
+import { CodeField, emptyCodeMessage, fresh, isReauthRequired, toReauthenticate } from './second-factor-fields.js';
 
 export interface SetupPageProps {
   csrf: string;
@@ -209,26 +209,44 @@ async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: 
   );
 }
 
+const SETUP_PATH = '/settings/two-factor/setup';
+
 export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
-  app.post('/settings/two-factor/setup', async (request, reply) => {
-    const { auth } = await signedInPage(ctx, request, reply);
+  /** Starts a setup unless one is waiting; false when an app is already on. */
+  const start = async (auth: ActiveSession): Promise<boolean> => {
     try {
-      await startTotpSetup(ctx, auth.session.userId, auth.email);
+      await startTotpSetup(ctx, auth.session, auth.email);
+      return true;
     } catch (err) {
-      if (err instanceof AppError && err.code === 'already_enabled') return reply.redirect('/settings', 303);
+      if (err instanceof AppError && err.code === 'already_enabled') return false;
       throw err;
     }
-    return reply.redirect('/settings/two-factor/setup', 303);
+  };
+
+  // Binding a new authenticator is a sensitive change (SPEC §3): a stale session is sent to
+  // "Confirm it's you" and comes back to the setup page.
+  app.post(SETUP_PATH, async (request, reply) => {
+    const { auth } = await signedInPage(ctx, request, reply);
+    if (!fresh(ctx, auth)) return toReauthenticate(reply, SETUP_PATH);
+    if (!(await start(auth))) return reply.redirect('/settings', 303);
+    return reply.redirect(SETUP_PATH, 303);
   });
 
-  app.get('/settings/two-factor/setup', async (request: FastifyRequest, reply) => {
+  app.get(SETUP_PATH, async (request: FastifyRequest, reply) => {
     const { csrf, auth } = await signedInPage(ctx, request, reply);
+    if (!fresh(ctx, auth)) return toReauthenticate(reply, SETUP_PATH);
+    // Back from "Confirm it's you" (or a bookmark) with no setup waiting: start one, so the page
+    // shows what the person came for. It changes nothing about login until a code confirms it.
+    const cred = await findTotp(ctx.db, auth.session.userId);
+    if (!cred && !(await start(auth))) return reply.redirect('/settings', 303);
     return showSetup(ctx, reply, csrf, auth);
   });
 
   app.post('/settings/two-factor/confirm', { config: { rateLimit: authRateLimit } }, async (request, reply) => {
     const form = readForm(request, ['code']);
     const { csrf, auth } = await signedInPage(ctx, request, reply);
+    // The pending secret stays: after "Confirm it's you" the same QR code is shown again.
+    if (!fresh(ctx, auth)) return toReauthenticate(reply, SETUP_PATH);
     if (!form.code.trim()) return showSetup(ctx, reply, csrf, auth, fieldFailure('code', emptyCodeMessage('totp')));
     let codes: string[];
     // Security keys already on: the app joins them, and the codes issued now replace the old set.
@@ -236,6 +254,7 @@ export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max
     try {
       codes = await confirmTotpSetup(ctx, auth.session, form.code, requestMeta(request));
     } catch (err) {
+      if (isReauthRequired(err)) return toReauthenticate(reply, SETUP_PATH);
       if (err instanceof AppError && (err.code === 'already_enabled' || err.code === 'no_pending_setup')) return reply.redirect('/settings', 303);
       return showSetup(ctx, reply, csrf, auth, formFailure(err));
     }

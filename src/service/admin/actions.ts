@@ -4,7 +4,7 @@ import { listAudit, recordAudit, type AuditEntry } from '../../store/admin-audit
 import { lastLoginTimes } from '../../store/session-list.js';
 import { accountGroups, replaceAccountGroups } from '../account-groups.js';
 import type { Context, RequestMeta } from '../context.js';
-import { endEverySessionOf } from '../end-sessions.js';
+import { endEverySession } from '../end-sessions.js';
 import { AppError, notFound } from '../errors.js';
 import { logEvent, type SecurityEventType } from '../security-log.js';
 import { removeSecondFactors } from '../two-factor.js';
@@ -98,7 +98,8 @@ async function audit(t: Context, actor: Actor, user: UserRow, action: AdminActio
 export async function lockAccount(ctx: Context, actor: Actor, userId: string): Promise<void> {
   const user = await target(ctx, userId);
   let changed = false;
-  await endEverySessionOf(ctx, user.id, {
+  await endEverySession(ctx, user.id, actor.meta, {
+    because: 'account_locked',
     before: async (tx) => {
       changed = await setLocked(tx, user.id, ctx.clock.now());
     },
@@ -122,7 +123,7 @@ export async function resetAccountTwoFactor(ctx: Context, actor: Actor, userId: 
 
 export async function signOutEverywhere(ctx: Context, actor: Actor, userId: string): Promise<void> {
   const user = await target(ctx, userId);
-  await endEverySessionOf(ctx, user.id);
+  await endEverySession(ctx, user.id, actor.meta, { because: 'admin_sessions_revoked' });
   await record(ctx, actor, user, 'revoke_sessions', 'admin_sessions_revoked');
 }
 
