@@ -11,6 +11,7 @@ import { AppError, invalidCredentials } from './errors.js';
 import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
 import { queueVerification } from './mail/email-address.js';
+import { passwordResetRequired, sendRequiredResetLink } from './mail/password-reset.js';
 import { inTransaction } from './transaction.js';
 
 export function checkNewPassword(password: string): void {
@@ -79,6 +80,11 @@ export async function login(
   if (!user || !ok) {
     if (user) await logEvent(ctx, user.id, 'login_failed', meta, { reason: 'password' });
     throw invalidCredentials();
+  }
+  if (user.passwordResetRequiredAt != null) {
+    // "This wasn't me" was used: the password may be known to someone else (SPEC §7).
+    await sendRequiredResetLink(ctx, user, meta);
+    throw passwordResetRequired();
   }
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();

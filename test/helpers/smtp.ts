@@ -85,6 +85,22 @@ export class TestSmtp {
     });
   }
 
+  /** Waits for the first message to `address` whose subject matches, not among `skip` already seen. */
+  async find(address: string, subject: RegExp, ms = 15_000): Promise<ReceivedMail> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const m = this.to(address).find((x) => subject.test(x.parsed.subject ?? '') && !this.taken.has(x));
+      if (m) {
+        this.taken.add(m);
+        return m;
+      }
+      if (Date.now() > until) throw new Error(`no message "${subject}" to ${address}; got: ${this.to(address).map((x) => x.parsed.subject).join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private readonly taken = new Set<ReceivedMail>();
+
   /** Messages to `address`, oldest first. */
   to(address: string): ReceivedMail[] {
     return this.received.filter((m) => m.to.some((t) => t.toLowerCase() === address.toLowerCase()));
