@@ -45,6 +45,9 @@ export function LoginPage({ csrf, email, next, failure, notice, signupOpen, pass
           <Field name="password" label="Password" type="password" autocomplete="current-password" required autofocus={!errors.email && !!errors.password} error={errors.password} />
           <Button block>Log in</Button>
         </Form>
+        <p>
+          <a href="/password/forgot">Forgot password?</a>
+        </p>
         <PasskeySignInForm csrf={csrf} next={next} state={passkey} />
       </Card>
       {signupOpen ? (
@@ -92,6 +95,8 @@ export function SignupPage({ csrf, email, failure, signupOpen }: CredentialsPage
 }
 
 const LOGIN_NOTICES: Record<string, string> = {
+  reset: 'Your password was changed and every session was signed out. Log in with the new password.',
+  secured: 'Your account is secured: every session was signed out. Log in to get a link for a new password.',
   expired: 'Your login expired or was not finished. Log in again.',
   logged_out: 'You have logged out.',
 };
@@ -112,7 +117,16 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     const next = safeNext(query.next);
     const { csrf, auth } = await pageBase(ctx, request, reply);
     if (auth && !auth.session.pending) return reply.redirect(next ?? '/settings', 303);
-    const notice = query.expired !== undefined ? LOGIN_NOTICES.expired : query.logged_out !== undefined ? LOGIN_NOTICES.logged_out : undefined;
+    const notice =
+      query.expired !== undefined
+        ? LOGIN_NOTICES.expired
+        : query.logged_out !== undefined
+          ? LOGIN_NOTICES.logged_out
+          : query.reset !== undefined
+            ? LOGIN_NOTICES.reset
+            : query.secured !== undefined
+              ? LOGIN_NOTICES.secured
+              : undefined;
     return sendPage(reply, <LoginPage csrf={csrf} next={next} notice={notice} signupOpen={signupOpen()} passkey={{ rpId: ctx.config.publicUrl.hostname }} />);
   });
 

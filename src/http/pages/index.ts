@@ -74,6 +74,6 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   disablePages(app, ctx, authRateLimit);
   changePasswordPages(app, ctx, authRateLimit);
   reauthenticatePages(app, ctx, authRateLimit);
-  mailPages(app, ctx);
+  mailPages(app, ctx, authRateLimit);
   passkeyLoginPages(app, ctx, authRateLimit);
 }
