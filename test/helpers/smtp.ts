@@ -19,6 +19,8 @@ export class TestSmtp {
   readonly received: ReceivedMail[] = [];
   private server: SMTPServer | null = null;
   private waiters: { n: number; resolve: () => void }[] = [];
+  /** Milliseconds the server waits before accepting a message's data (a slow server). */
+  delayMs = 0;
   constructor(readonly port: number) {}
 
   static async start(): Promise<TestSmtp> {
@@ -50,7 +52,7 @@ export class TestSmtp {
                 if (this.received.length >= w.n) w.resolve();
                 return this.received.length < w.n;
               });
-              callback();
+              setTimeout(() => callback(), this.delayMs);
             },
             (err: Error) => callback(err),
           );

@@ -186,5 +186,24 @@ for (const { kind, skip } of databaseKinds()) {
       const kinds = (await listOutbox(server.ctx.db)).filter((x) => x.to === 'device@example.com').map((x) => x.kind);
       assert.deepEqual(kinds.filter((k) => k === 'new_device_sign_in').length, 1);
     });
+
+    test('single use under concurrent requests: one link, ten requests at once, one success', async () => {
+      const owner = await signup('race@example.com');
+      nextStep(clock);
+      await enableTwoFactor(owner, clock);
+      const token = TestSmtp.token(await smtp.find('race@example.com', /Two-factor authentication was turned on/), '/account/secure');
+      const answers = await Promise.all(Array.from({ length: 10 }, () => server.client().post(`${API}/account/secure`, { token })));
+      assert.deepEqual(answers.map((a) => a.status).sort(), [204, ...Array(9).fill(400)]);
+      const userId = await userIdOf(server, 'race@example.com');
+      const secured = await server.ctx.db.selectFrom('security_events').select('id').where('user_id', '=', userId).where('type', '=', 'account_secured').execute();
+      assert.equal(secured.length, 1);
+
+      await server.client().post(`${API}/password/forgot`, { email: 'race@example.com' });
+      const reset = TestSmtp.token(await smtp.find('race@example.com', /Reset your password/), '/password/reset');
+      const r2 = await Promise.all(Array.from({ length: 6 }, (_, i) => server.client().post(`${API}/password/reset`, { token: reset, password: `${NEW_PASSWORD} ${i}` })));
+      // The account has no factor left (the app was removed): each request may go on to the write.
+      assert.equal(r2.filter((a) => a.status === 204).length, 1, r2.map((a) => a.status).join());
+      assert.ok(r2.every((a) => a.status === 204 || a.json.error.code === 'invalid_token'));
+    });
   });
 }
