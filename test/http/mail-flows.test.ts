@@ -7,6 +7,7 @@ import { databaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { TestSmtp } from '../helpers/smtp.js';
 import { snapshotTables } from '../helpers/snapshot.js';
+import { SoftAuthenticator } from '../helpers/soft-authenticator.js';
 import { API, assertError, codeAt, enableTwoFactor, logTypes, nextStep, PASSWORD, pendingLogin, rowsOf, totpLogin, userIdOf } from '../helpers/totp.js';
 
 const NEW_PASSWORD = 'a brand new passphrase';
@@ -204,6 +205,31 @@ for (const { kind, skip } of databaseKinds()) {
       // The account has no factor left (the app was removed): each request may go on to the write.
       assert.equal(r2.filter((a) => a.status === 204).length, 1, r2.map((a) => a.status).join());
       assert.ok(r2.every((a) => a.status === 204 || a.json.error.code === 'invalid_token'));
+    });
+
+    test('reset with a security key: options bound to the link, one challenge per answer, a refused key consumes nothing', async () => {
+      const c = await signup('keyreset@example.com');
+      const auth = new SoftAuthenticator(server.config.publicOrigin);
+      const opts = await c.post(`${API}/me/security-keys/options`);
+      assert.equal(opts.status, 200, opts.text);
+      const added = await c.post(`${API}/me/security-keys`, { name: 'Blue key', response: auth.create(opts.json) });
+      assert.equal(added.status, 201, added.text);
+      await server.client().post(`${API}/password/forgot`, { email: 'keyreset@example.com' });
+      const token = TestSmtp.token(await smtp.find('keyreset@example.com', /Reset your password/), '/password/reset');
+      const anon = server.client();
+      assertError(await anon.post(`${API}/password/reset/webauthn/options?token=${'A'.repeat(43)}`), 400, 'invalid_token');
+      assertError(await anon.post(`${API}/password/reset`, { token, password: NEW_PASSWORD, method: 'webauthn' }), 400, 'second_factor_required');
+      // An answer to no challenge, then one signed for another origin: refused, the link stays.
+      const o1 = await anon.post(`${API}/password/reset/webauthn/options?token=${token}`);
+      assert.equal(o1.status, 200, o1.text);
+      const evil = new SoftAuthenticator('https://evil.example');
+      for (const cred of auth.credentials) evil.credentials.set(...cred);
+      assertError(await anon.post(`${API}/password/reset`, { token, password: NEW_PASSWORD, method: 'webauthn', response: evil.get(o1.json) }), 401, 'invalid_code');
+      assertError(await anon.post(`${API}/password/reset`, { token, password: NEW_PASSWORD, method: 'webauthn', response: auth.get(o1.json) }), 401, 'invalid_code');
+      const o2 = await anon.post(`${API}/password/reset/webauthn/options?token=${token}`);
+      const r = await anon.post(`${API}/password/reset`, { token, password: NEW_PASSWORD, method: 'webauthn', response: auth.get(o2.json) });
+      assert.equal(r.status, 204, r.text);
+      assert.equal((await c.get(`${API}/me`)).status, 401);
     });
   });
 }

@@ -1,7 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { Context } from '../../service/context.js';
 import { openEmailLink, requestEmailChange, resendVerification } from '../../service/mail/email-address.js';
-import { requestPasswordReset, resetPassword } from '../../service/mail/password-reset.js';
+import { openResetLink, requestPasswordReset, resetPassword } from '../../service/mail/password-reset.js';
+import { resetKeyOptions } from '../../service/mail/reset-security-key.js';
 import { secureAccount } from '../../service/mail/secure-account.js';
 import { authOf } from '../auth.js';
 import { requestMeta } from '../request-meta.js';
@@ -103,16 +104,31 @@ export function mailRoutes(app: App, ctx: Context, authRateLimit: { max: number;
           password: NewPassword,
           method: Type.Optional(Type.Union([Type.Literal('totp'), Type.Literal('recovery_code'), Type.Literal('webauthn')])),
           code: Type.Optional(Type.String({ maxLength: 64 })),
-          response: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'a WebAuthn answer (not accepted here yet: use a code)' })),
+          response: Type.Optional(Type.Object({}, { additionalProperties: true, description: 'with method webauthn: the security key’s answer to POST /password/reset/webauthn/options' })),
         }),
         response: { 204: Type.Null(), ...errors(400, 401, 429) },
       },
     },
     async (request, reply) => {
       const b = request.body;
-      await resetPassword(ctx, { token: b.token, password: b.password, method: b.method, code: b.code }, requestMeta(request));
+      await resetPassword(ctx, { token: b.token, password: b.password, method: b.method, code: b.code, response: b.response }, requestMeta(request));
       return reply.code(204).send(null);
     },
+  );
+
+  app.post(
+    '/password/reset/webauthn/options',
+    {
+      config: { rateLimit: authRateLimit },
+      schema: {
+        summary: 'WebAuthn request options for a password reset with a security key',
+        description: 'The challenge is kept on the reset link (single use, 5 minutes). The token is in the query, so that the page script can ask without a body.',
+        tags: ['password'],
+        querystring: Obj({ token: LinkToken }),
+        response: { 200: Type.Object({}, { additionalProperties: true, description: 'PublicKeyCredentialRequestOptionsJSON' }), ...errors(400, 429) },
+      },
+    },
+    async (request) => resetKeyOptions(ctx, await openResetLink(ctx, request.query.token)),
   );
 
   app.post(

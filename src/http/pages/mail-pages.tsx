@@ -9,7 +9,8 @@ import { clearCookie, cookieNames } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
 import { Button, Field, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
-import { Badge, Card, Layout, Notice, PageHeading } from './layout.js';
+import { Badge, Card, CsrfField, Layout, Notice, PageHeading } from './layout.js';
+import { GARBLED_RESPONSE, KEY_RESPONSE_MAX, KEY_SCRIPTS, KeyNeedsJavaScript, KeyStatus, parseKeyResponse } from './security-key-views.js';
 import { pageBase, signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
 import { CodeField, codeFailure, codeModeOf, emptyCodeMessage, fresh, isReauthRequired, toReauthenticate, type CodeMode } from './second-factor-fields.js';
@@ -126,7 +127,7 @@ function ResetPage({ csrf, token, link, mode, failure }: { csrf: string; token: 
   // Without an app, recovery codes are the code this page can take.
   const codeMode: CodeMode = tf.totp ? mode : 'recovery_code';
   return (
-    <Layout title="Set a new password" hasErrors={!!failure}>
+    <Layout title="Set a new password" hasErrors={!!failure} scripts={tf.securityKeys ? KEY_SCRIPTS : []}>
       <Card>
         <PageHeading
           title="Set a new password"
@@ -164,8 +165,25 @@ function ResetPage({ csrf, token, link, mode, failure }: { csrf: string; token: 
             {codeMode === 'recovery_code' && tf.totp ? <a href={resetUrl(token, 'totp')}>Use your authenticator app</a> : null}
           </p>
         ) : null}
-        {tf.enabled && !tf.totp && !tf.recoveryCodes ? (
-          <Notice kind="warning">This account's only second factor is a security key, which this page cannot use yet. Sign in with the key, or ask the operator.</Notice>
+        {tf.securityKeys ? (
+          <>
+            {/* The key's answer is posted with the new password typed above (the script copies it in). */}
+            <form id="security-key-reset" method="post" action="/password/reset" class="form" novalidate hidden data-options-url={`/api/v1/password/reset/webauthn/options?token=${encodeURIComponent(token)}`}>
+              <p class="or-divider">
+                <span>or</span>
+              </p>
+              <CsrfField token={csrf} />
+              <input type="hidden" name="token" value={token} />
+              <input type="hidden" name="method" value="webauthn" />
+              <input type="hidden" name="password" value="" />
+              <input type="hidden" name="response" value="" />
+              <Button block variant="secondary">
+                Use security key
+              </Button>
+              <KeyStatus />
+            </form>
+            <KeyNeedsJavaScript>Security keys need JavaScript: turn it on for this site to use your key here, or use a code.</KeyNeedsJavaScript>
+          </>
         ) : null}
       </Card>
     </Layout>
@@ -285,7 +303,7 @@ export function mailPages(app: App, ctx: Context, authRateLimit: { max: number; 
   });
 
   app.post('/password/reset', { config: { rateLimit: authRateLimit } }, async (request, reply) => {
-    const form = readForm(request, ['token', 'password', 'method', 'code', 'username']);
+    const form = readForm(request, ['token', 'password', 'method', 'code', 'username', 'response'], { maxLength: { response: KEY_RESPONSE_MAX } });
     const { csrf } = await pageBase(ctx, request, reply);
     let link: ResetLink;
     try {
@@ -296,6 +314,19 @@ export function mailPages(app: App, ctx: Context, authRateLimit: { max: number; 
     const mode = codeModeOf(form.method);
     const show = (failure: FormFailure) => sendPage(reply, <ResetPage csrf={csrf} token={form.token} link={link} mode={mode} failure={failure} />, failure.status, failure.headers);
     if (!form.password) return show(fieldFailure('password', 'Enter a new password.'));
+    if (form.method === 'webauthn' && link.twoFactor.securityKeys) {
+      const response = parseKeyResponse(form.response);
+      if (response === undefined) return show({ status: 400, headers: {}, fields: {}, form: GARBLED_RESPONSE });
+      try {
+        await resetPassword(ctx, { token: form.token, password: form.password, method: 'webauthn', response }, requestMeta(request));
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'invalid_token') return linkProblem(reply, err, csrf, null);
+        return show(formFailure(err, { code: 'password' }));
+      }
+      clearCookie(reply, ctx.config, names.session);
+      clearCookie(reply, ctx.config, names.device);
+      return reply.redirect('/login?reset=1', 303);
+    }
     if (link.twoFactor.enabled && !form.code.trim()) return show(fieldFailure('code', emptyCodeMessage(link.twoFactor.totp ? mode : 'recovery_code')));
     try {
       await resetPassword(ctx, { token: form.token, password: form.password, ...(link.twoFactor.enabled ? { method: link.twoFactor.totp ? mode : 'recovery_code', code: form.code } : {}) }, requestMeta(request));

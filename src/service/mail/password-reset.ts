@@ -19,6 +19,7 @@ import { invalidToken } from './email-address.js';
 import { enqueueMail } from './outbox.js';
 import { linkTo, siteOf } from './notify.js';
 import { passwordResetMessage } from './templates.js';
+import { verifyResetKey } from './reset-security-key.js';
 
 /*
  * Forgot / reset password (SPEC §7). A reset never bypasses 2FA: with 2FA on, the reset asks for
@@ -115,6 +116,8 @@ export interface ResetInput {
   password: string;
   method?: GuessableMethod | 'webauthn' | undefined;
   code?: string | undefined;
+  /** The security key's WebAuthn answer, with method 'webauthn'. */
+  response?: unknown;
 }
 
 /**
@@ -127,19 +130,21 @@ export async function resetPassword(ctx: Context, input: ResetInput, meta: Reque
   const userId = link.user.id;
   checkNewPassword(input.password);
   if (link.twoFactor.enabled) {
-    if (!input.method || input.method === 'webauthn' || input.code === undefined || input.code === '') {
-      if (input.method === 'webauthn') {
-        throw new AppError(400, 'method_not_available', 'On this page, confirm it is you with a code from your authenticator app or a recovery code.');
+    if (input.method === 'webauthn') {
+      if (input.response === undefined) throw new AppError(400, 'second_factor_required', 'Use your security key to confirm it is you.');
+      await verifyResetKey(ctx, link, input.response, meta);
+    } else {
+      if (!input.method || input.code === undefined || input.code === '') {
+        throw new AppError(400, 'second_factor_required', 'This account has two-factor authentication: also enter a code from your authenticator app, or a recovery code.', {}, 'code');
       }
-      throw new AppError(400, 'second_factor_required', 'This account has two-factor authentication: also enter a code from your authenticator app, or a recovery code.', {}, 'code');
-    }
-    const available = input.method === 'totp' ? link.twoFactor.totp : link.twoFactor.recoveryCodes;
-    if (!available) throw new AppError(400, 'method_not_available', input.method === 'totp' ? 'This account has no authenticator app.' : 'This account has no recovery codes left.');
-    try {
-      await verifyGuessable(ctx, userId, input.method, input.code, meta);
-    } catch (err) {
-      await logEvent(ctx, userId, 'password_reset_refused', meta, { reason: err instanceof AppError ? err.code : 'error' });
-      throw err;
+      const available = input.method === 'totp' ? link.twoFactor.totp : link.twoFactor.recoveryCodes;
+      if (!available) throw new AppError(400, 'method_not_available', input.method === 'totp' ? 'This account has no authenticator app.' : 'This account has no recovery codes left.');
+      try {
+        await verifyGuessable(ctx, userId, input.method, input.code, meta);
+      } catch (err) {
+        await logEvent(ctx, userId, 'password_reset_refused', meta, { reason: err instanceof AppError ? err.code : 'error' });
+        throw err;
+      }
     }
   }
   // Hashed before the transaction: SQLite's one connection is held while it is open.
