@@ -8,6 +8,7 @@
 //   #security-key-reauth   /reauthenticate: the password, then the authentication prompt.
 //   #add-passkey           Account settings: "Add passkey", then the registration prompt.
 //   #passkey-login         /login: "Sign in with a passkey", and the Email field's passkey autofill.
+//   #security-key-reset    /password/reset: "Use security key", posted with the new password typed above.
 // Each has data-options-url (the API route that hands out the prompt's options), a hidden
 // input[name=response] and a [data-key-status] live region.
 (function () {
@@ -324,6 +325,25 @@
           var fallback = document.querySelector('[data-key-fallback]');
           if (fallback) fallback.focus();
         },
+      });
+    }
+  }
+  // ---- A password reset confirmed with a key ----
+  var resetForm = document.getElementById('security-key-reset');
+  if (resetForm) {
+    if (supported()) {
+      resetForm.hidden = false;
+      wire(resetForm, {
+        before: function () {
+          // Copied before the check: without a new password the server asks for it next to its field.
+          var typed = document.getElementById('field-password');
+          resetForm.querySelector('input[name="password"]').value = typed ? typed.value : '';
+          return !!(typed && typed.value);
+        },
+        ceremony: function (optionsJSON) {
+          return webauthn.startAuthentication({ optionsJSON: optionsJSON });
+        },
+        cancelMessage: 'The security key was not used: the prompt was closed before a key answered. Press Use security key to try again, or use a code.',
       });
     }
   }

@@ -18,6 +18,7 @@ import { noteTwoFactorRule } from './require-two-factor.js';
 export const accountLocked = () =>
   new AppError(403, 'account_locked', 'This account is locked. Contact the administrator of this service.');
 import { queueVerification } from './mail/email-address.js';
+import { passwordResetRequired, sendRequiredResetLink } from './mail/password-reset.js';
 import { inTransaction } from './transaction.js';
 
 /** 403 `account_locked` for a locked account; called once its credential (password, passkey) verified. */
@@ -111,6 +112,11 @@ export async function login(
   // Only after the password verified: the lock tells nothing to someone without it (SPEC §9).
   await refuseIfLocked(ctx, user.id, meta);
   await noteTwoFactorRule(ctx, user.id);
+  if (user.passwordResetRequiredAt != null) {
+    // "This wasn't me" was used: the password may be known to someone else (SPEC §7).
+    await sendRequiredResetLink(ctx, user, meta);
+    throw passwordResetRequired();
+  }
   const knownDevice = knownDeviceToken(ctx, user.id);
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();

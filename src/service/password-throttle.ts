@@ -33,6 +33,11 @@ function recognisedNonce(ctx: Context, token: string | undefined, userId: string
   return ok ? m[1]! : null;
 }
 
+/** Whether this browser's recognition cookie was made for `userId` (it signed in to the account before). */
+export function isRecognisedDevice(ctx: Context, token: string | undefined, userId: string): boolean {
+  return recognisedNonce(ctx, token, userId) !== null;
+}
+
 export function tooManyPasswordAttempts(retryAfterS: number): AppError {
   const wait = retryAfterS < 60 ? `${retryAfterS} second${retryAfterS === 1 ? '' : 's'}` : `${Math.ceil(retryAfterS / 60)} minute${Math.ceil(retryAfterS / 60) === 1 ? '' : 's'}`;
   return new AppError(

@@ -24,7 +24,10 @@ export async function endEverySession(
   userId: string,
   opts: { keep?: string | undefined; before?: ((tx: Transaction<Database>) => Promise<void>) | undefined } = {},
 ): Promise<EndedEverySession> {
-  return db.transaction().execute(async (tx) => {
+  // Inside a caller's transaction (a flow that also writes its mail to the outbox) it joins that one.
+  const run = <T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> =>
+    db.isTransaction ? fn(db as Transaction<Database>) : db.transaction().execute(fn);
+  return run(async (tx) => {
     if (opts.before) await opts.before(tx);
     const bumped = await tx
       .updateTable('users')

@@ -100,16 +100,21 @@ export async function setTokenChallenge(db: Kysely<Database>, id: string, challe
   await db.updateTable('email_tokens').set({ challenge, challenge_expires_at: expiresAt }).where('id', '=', id).where('used_at', 'is', null).execute();
 }
 
-/** Takes the stored WebAuthn challenge off the token (single use), returning it if it was live. */
+/**
+ * Takes the stored WebAuthn challenge off the token (single use), returning it if it was live. Read,
+ * then cleared on condition that it is still the same: of two answers racing, one gets it.
+ */
 export async function takeTokenChallenge(db: Kysely<Database>, id: string, now: number): Promise<string | null> {
-  const r = await db
+  const r = await db.selectFrom('email_tokens').select(['challenge', 'challenge_expires_at']).where('id', '=', id).executeTakeFirst();
+  if (!r || r.challenge === null) return null;
+  const cleared = await db
     .updateTable('email_tokens')
     .set({ challenge: null, challenge_expires_at: null })
     .where('id', '=', id)
-    .where('challenge', 'is not', null)
-    .returning(['challenge', 'challenge_expires_at'])
+    .where('challenge', '=', r.challenge)
     .executeTakeFirst();
-  if (!r || r.challenge === null || r.challenge_expires_at === null || r.challenge_expires_at <= now) return null;
+  if (Number(cleared.numUpdatedRows) !== 1) return null;
+  if (r.challenge_expires_at === null || r.challenge_expires_at <= now) return null;
   return r.challenge;
 }
 

@@ -19,6 +19,8 @@ export class TestSmtp {
   readonly received: ReceivedMail[] = [];
   private server: SMTPServer | null = null;
   private waiters: { n: number; resolve: () => void }[] = [];
+  /** Milliseconds the server waits before accepting a message's data (a slow server). */
+  delayMs = 0;
   constructor(readonly port: number) {}
 
   static async start(): Promise<TestSmtp> {
@@ -50,7 +52,7 @@ export class TestSmtp {
                 if (this.received.length >= w.n) w.resolve();
                 return this.received.length < w.n;
               });
-              callback();
+              setTimeout(() => callback(), this.delayMs);
             },
             (err: Error) => callback(err),
           );
@@ -84,6 +86,22 @@ export class TestSmtp {
       });
     });
   }
+
+  /** Waits for the first message to `address` whose subject matches, not among `skip` already seen. */
+  async find(address: string, subject: RegExp, ms = 15_000): Promise<ReceivedMail> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const m = this.to(address).find((x) => subject.test(x.parsed.subject ?? '') && !this.taken.has(x));
+      if (m) {
+        this.taken.add(m);
+        return m;
+      }
+      if (Date.now() > until) throw new Error(`no message "${subject}" to ${address}; got: ${this.to(address).map((x) => x.parsed.subject).join(' | ')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  private readonly taken = new Set<ReceivedMail>();
 
   /** Messages to `address`, oldest first. */
   to(address: string): ReceivedMail[] {

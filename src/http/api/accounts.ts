@@ -43,7 +43,7 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
         description: 'With two-factor authentication on and no trusted device, the session is pending until POST /login/two-factor.',
         tags: ['login'],
         body: Credentials,
-        response: { 200: LoginAnswer, ...errors(400, 401, 429) },
+        response: { 200: LoginAnswer, ...errors(400, 401, 403, 429) },
       },
     },
     async (request, reply) => {

@@ -47,6 +47,9 @@ export function LoginPage({ csrf, email, next, failure, notice, signupOpen, pass
           <Field name="password" label="Password" type="password" autocomplete="current-password" required autofocus={!errors.email && !!errors.password} error={errors.password} />
           <Button block>Log in</Button>
         </Form>
+        <p>
+          <a href="/password/forgot">Forgot password?</a>
+        </p>
         <PasskeySignInForm csrf={csrf} next={next} state={passkey} />
       </Card>
       {signupOpen ? (
@@ -94,6 +97,8 @@ export function SignupPage({ csrf, email, failure, signupOpen }: CredentialsPage
 }
 
 const LOGIN_NOTICES: Record<string, string> = {
+  reset: 'Your password was changed and every session was signed out. Log in with the new password.',
+  secured: 'Your account is secured: every session was signed out. Log in to get a link for a new password.',
   expired: 'Your login expired or was not finished. Log in again.',
   logged_out: 'You have logged out.',
   account_deleted: 'Your account was deleted.',
@@ -115,7 +120,7 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     const next = safeNext(query.next);
     const { csrf, auth } = await pageBase(ctx, request, reply);
     if (auth && !auth.session.pending) return reply.redirect(next ?? '/settings', 303);
-    const notice = (['expired', 'logged_out', 'account_deleted'] as const).filter((k) => query[k] !== undefined).map((k) => LOGIN_NOTICES[k])[0];
+    const notice = (['expired', 'logged_out', 'account_deleted', 'reset', 'secured'] as const).filter((k) => query[k] !== undefined).map((k) => LOGIN_NOTICES[k])[0];
     return sendPage(reply, <LoginPage csrf={csrf} next={next} notice={notice} signupOpen={signupOpen()} passkey={{ rpId: ctx.config.publicUrl.hostname }} />);
   });
 

@@ -100,6 +100,6 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   sessionPages(app, ctx);
   deleteAccountPages(app, ctx, authRateLimit);
   adminPages(app, ctx);
-  mailPages(app, ctx);
+  mailPages(app, ctx, authRateLimit);
   passkeyLoginPages(app, ctx, authRateLimit);
 }

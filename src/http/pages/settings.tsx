@@ -12,6 +12,8 @@ import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
 import { Button, Form } from './forms.js';
 import { Badge, Card, Layout, Notice, PageHeading } from './layout.js';
+import { EmailSection } from './mail-pages.js';
+import { isEmailVerified } from '../../store/users.js';
 import { KEY_SCRIPTS, SecurityKeysSection, type AddKeyFormState } from './security-key-views.js';
 import { fresh, isReauthRequired, ReturnTo, toReauthenticate } from './second-factor-fields.js';
 import { describeBrowser, describeEvent, formatTime } from './security-log-view.js';
@@ -43,6 +45,8 @@ export interface SettingsPageProps {
   admin?: boolean;
   /** The add-key form shown again after a refusal. */
   keyForm?: AddKeyFormState | undefined;
+  /** SPEC §7: whether the address was confirmed with a link. */
+  emailVerified?: boolean | undefined;
 }
 
 const NOTICES: Record<string, string> = {
@@ -52,6 +56,8 @@ const NOTICES: Record<string, string> = {
   app_added: 'Your authenticator app is set up. A login now accepts a code from it or your security key.',
   codes_regenerated: 'You have a new set of recovery codes. The old ones no longer work.',
   device_revoked: 'The device was revoked. It will be asked for a code at its next login.',
+  verification_sent: 'We sent a confirmation link to your email address. It works for 24 hours.',
+  email_change_sent: 'We sent a link to the new address. Your email address changes when you open it; until then it stays as it is.',
 };
 
 /** Flashes about security keys: shown in the Security keys section, where the redirect lands. */
@@ -320,6 +326,7 @@ export function SettingsPage(p: SettingsPageProps) {
       <TwoFactorSection csrf={p.csrf} status={p.status} />
       <SecurityKeysSection csrf={p.csrf} keys={p.keys} hasApp={p.status.totp} notice={p.keyNotice} form={p.keyForm} />
       {p.devices !== undefined ? <TrustedDevicesSection csrf={p.csrf} devices={p.devices} /> : null}
+      {p.emailVerified !== undefined ? <EmailSection csrf={p.csrf} email={p.email} verified={p.emailVerified} /> : null}
       <PasswordSection />
       <SessionsSection />
       {p.admin ? <AdministrationSection /> : null}
@@ -343,12 +350,13 @@ export async function showSettings(
   const query = request.method === 'GET' ? (request.query as Record<string, unknown>) : {};
   const raw = query.before;
   const before = typeof raw === 'string' && /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
-  const [status, events, devices, keys, admin] = await Promise.all([
+  const [status, events, devices, keys, admin, emailVerified] = await Promise.all([
     twoFactorStatus(ctx.db, auth.session.userId),
     listEvents(ctx.db, auth.session.userId, LOG_PAGE, before),
     listDevices(ctx, auth.session.userId, readCookie(request, cookieNames(ctx.config).device)),
     listKeys(ctx, auth.session.userId),
     isAdmin(ctx, auth.session.userId),
+    isEmailVerified(ctx.db, auth.session.userId),
   ]);
   const { notice, keyNotice, codesLeft } = settingsNotice(query);
   // A page ends on a whole millisecond (listEvents), so the next page starts strictly before it.
@@ -370,6 +378,7 @@ export async function showSettings(
       keyNotice={keyNotice}
       keyForm={keyForm}
       admin={admin}
+      emailVerified={emailVerified}
     />,
     keyForm?.failure?.status ?? 200,
     keyForm?.failure?.headers ?? {},

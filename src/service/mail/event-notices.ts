@@ -1,5 +1,6 @@
 import type { Context, RequestMeta } from '../context.js';
 import type { Notice } from './notify.js';
+import { isRecognisedDevice } from '../password-throttle.js';
 
 type Detail = Record<string, string | number | boolean> | undefined;
 
@@ -55,10 +56,12 @@ export async function noticeForEvent(ctx: Context, userId: string, type: string,
 }
 
 /**
- * A browser "new to the account": no earlier sign-in or signup of the account came with the same
- * user agent. (Coarse on purpose: it needs no cookie, and a false "new" costs one message.)
+ * A browser "new to the account": it carries no device-recognition cookie made for the account
+ * (set at each sign-in), and no earlier sign-in or signup of the account came with the same user
+ * agent (a browser that signed up has no cookie yet).
  */
 async function isNewBrowser(ctx: Context, userId: string, meta: RequestMeta): Promise<boolean> {
+  if (isRecognisedDevice(ctx, meta.knownDevice, userId)) return false;
   let q = ctx.db.selectFrom('security_events').select('id').where('user_id', '=', userId).where('type', 'in', ['login', 'signup']);
   q = meta.userAgent === null ? q.where('user_agent', 'is', null) : q.where('user_agent', '=', meta.userAgent);
   return (await q.limit(1).executeTakeFirst()) === undefined;
