@@ -25,7 +25,12 @@ export type SecurityEventType =
   | 'reauthenticated'
   | 'password_changed'
   | 'admin_two_factor_reset'
-  | 'groups_changed';
+  | 'groups_changed'
+  | 'account_recovery_requested'
+  | 'account_recovery_scheduled'
+  | 'account_recovery_cancelled'
+  | 'account_recovery_approved'
+  | 'account_recovery_completed';
 
 export function logEvent(
   ctx: Context,

@@ -72,7 +72,7 @@ export async function confirmTotpSetup(ctx: Context, session: { id: string; user
 }
 
 /** Everything SPEC §2 "Disable" removes, for the person and for the operator alike. */
-async function removeSecondFactors(ctx: Context, userId: string, meta: RequestMeta, because: string): Promise<void> {
+export async function removeSecondFactors(ctx: Context, userId: string, meta: RequestMeta, because: string): Promise<void> {
   await deleteTotp(ctx.db, userId);
   await deleteUserSecurityKeys(ctx.db, userId);
   await deleteRecoveryCodes(ctx.db, userId);

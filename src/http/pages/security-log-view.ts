@@ -29,6 +29,11 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   password_changed: 'Password changed',
   admin_two_factor_reset: 'Two-factor authentication reset by the operator',
   groups_changed: 'Groups changed',
+  account_recovery_requested: 'Account recovery requested',
+  account_recovery_scheduled: 'Account recovery confirmed; waiting period started',
+  account_recovery_cancelled: 'Account recovery cancelled',
+  account_recovery_approved: 'Account recovery approved by an administrator',
+  account_recovery_completed: 'Account recovered: second factors removed',
 };
 
 const LOGIN_METHODS: Record<string, string> = {
