@@ -4,8 +4,10 @@ import { buildContext } from '../service/build-context.js';
 import { openStore } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { deleteExpiredRows } from '../store/housekeeping.js';
+import { sendDueRecoveryNotices } from '../service/account-recovery.js';
 
 const HOUSEKEEPING_MS = 10 * 60_000;
+const RECOVERY_NOTICES_MS = 15_000;
 
 /** Migrates, listens, and on SIGTERM/SIGINT lets in-flight requests finish before closing the database. */
 export async function serve(config: Config): Promise<void> {
@@ -21,12 +23,19 @@ export async function serve(config: Config): Promise<void> {
     deleteExpiredRows(ctx.db, ctx.clock.now(), ctx.policy).catch((err) => app.log.warn({ err }, 'housekeeping failed'));
   }, HOUSEKEEPING_MS);
   timer.unref();
+  // Recovery notices are due at moments a person waits for (the end of a wait as short as 20 s in a
+  // demo), so they are looked for more often than rows are cleaned; every node looks, one sends.
+  const recoveryTimer = setInterval(() => {
+    sendDueRecoveryNotices(ctx).catch((err) => app.log.warn({ err }, 'recovery notices failed'));
+  }, RECOVERY_NOTICES_MS);
+  recoveryTimer.unref();
 
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
     clearInterval(timer);
+    clearInterval(recoveryTimer);
     app.log.info({ signal }, 'shutting down');
     app.close().then(
       () => process.exit(0),

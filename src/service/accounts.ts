@@ -9,6 +9,7 @@ import { EmailTakenError, findUserByEmail, findUserById, insertUser, listUsers, 
 import type { Context, RequestMeta } from './context.js';
 import { AppError, invalidCredentials } from './errors.js';
 import { logEvent } from './security-log.js';
+import { completeDueRecovery } from './account-recovery.js';
 import { startSession } from './sessions.js';
 
 export function checkNewPassword(password: string): void {
@@ -53,7 +54,7 @@ export async function signup(ctx: Context, input: { email: string; password: str
 }
 
 export type LoginResult =
-  | { status: 'ok'; token: string; userId: string }
+  | { status: 'ok'; token: string; userId: string; accountRecovered?: true }
   | { status: 'two_factor_required'; token: string; userId: string; methods: SecondFactorMethod[] };
 
 /**
@@ -74,6 +75,9 @@ export async function login(
     if (user) await logEvent(ctx, user.id, 'login_failed', meta, { reason: 'password' });
     throw invalidCredentials();
   }
+  // SPEC §12: a recovery whose wait is over completes at this password login, before the factors
+  // it removes are looked at; the person is then signed in without 2FA and sent to set it up.
+  const accountRecovered = await completeDueRecovery(ctx, user.id, meta);
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();
   if (isTwoFactorEnabled(status)) {
@@ -90,7 +94,7 @@ export async function login(
   }
   const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], replaces: opts.replaces }, meta);
   await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
-  return { status: 'ok', token, userId: user.id };
+  return { status: 'ok', token, userId: user.id, ...(accountRecovered ? { accountRecovered } : {}) };
 }
 
 /**

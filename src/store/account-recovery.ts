@@ -189,6 +189,3 @@ export async function scheduledRecoveriesDueBy(db: Db, horizon: number): Promise
   return rows.map(toRecovery);
 }
 
-export async function deleteExpiredRecoveryTokens(db: Db, now: number): Promise<void> {
-  await db.deleteFrom('account_recovery_tokens').where('expires_at', '<', now).execute();
-}
