@@ -3,6 +3,8 @@ import { AppError } from '../../service/errors.js';
 import type { App } from '../schemas.js';
 import { accountRecoveryRoutes } from './account-recovery.js';
 import { accountRoutes } from './accounts.js';
+import { mailRoutes } from './mail.js';
+import { passkeyRoutes } from './passkeys.js';
 import { securityKeyRoutes } from './security-keys.js';
 import { securityLogRoutes } from './security-log.js';
 import { twoFactorRoutes } from './two-factor.js';
@@ -33,6 +35,8 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
   securityLogRoutes(app, ctx);
   twoFactorRoutes(app, ctx, authRateLimit);
   securityKeyRoutes(app, ctx, authRateLimit);
+  mailRoutes(app, ctx, authRateLimit);
+  passkeyRoutes(app, ctx, authRateLimit);
   accountRecoveryRoutes(app, ctx, authRateLimit);
 
   // Answers here can carry secrets and codes; no cache may keep them.
