@@ -60,7 +60,7 @@ export function StartRecoveryPage({ csrf, email, delayMs, recovery, failure }: {
           <RecoveryState r={recovery} />
         ) : (
           <>
-            <ol class="steps">
+            <ol class="numbered">
               <li>We send a link to the email address of your account. Open it to confirm.</li>
               <li>
                 Then we wait {delayWords(delayMs)}. We tell you by email when the wait starts, a day before it ends, and when it ends; every

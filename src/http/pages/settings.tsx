@@ -49,6 +49,8 @@ const NOTICES: Record<string, string> = {
   app_added: 'Your authenticator app is set up. A login now accepts a code from it or your security key.',
   codes_regenerated: 'You have a new set of recovery codes. The old ones no longer work.',
   device_revoked: 'The device was revoked. It will be asked for a code at its next login.',
+  account_recovered:
+    'Your account was recovered: its authenticator app, security keys, recovery codes and trusted devices were removed. Set up two-factor authentication again now.',
 };
 
 /** Flashes about security keys: shown in the Security keys section, where the redirect lands. */
