@@ -184,7 +184,7 @@ for (const { kind, skip } of databaseKinds()) {
       const other = await startAnotherNode(server, { clock });
       try {
         const answers = await Promise.all(
-          Array.from({ length: 12 }, (_, i) => (i % 2 ? other : server).client().post(`${API}/login`, { email: user.email, password: user.password })),
+          Array.from({ length: 8 }, (_, i) => (i % 2 ? other : server).client().post(`${API}/login`, { email: user.email, password: user.password })),
         );
         for (const a of answers) assert.equal(a.status, 200, a.text);
         assert.equal(answers.filter((a) => a.json.accountRecovered === true).length, 1);

@@ -98,7 +98,7 @@ function MessagePage({ title, children, status = 200 }: { title: string; childre
   );
 }
 
-const deadLink = (
+const deadLink = () => (
   <MessagePage title="This link does not work any more" status={400}>
     <Notice kind="error">It was used already, has expired, or the account recovery it belongs to has ended.</Notice>
   </MessagePage>
@@ -154,12 +154,12 @@ export function accountRecoveryPages(app: App, ctx: Context, authRateLimit: { ma
   // recovery; a second opening finds the link spent and says so.
   app.get(CONFIRM, async (request, reply) => {
     const token = (request.query as Record<string, unknown>).token;
-    if (typeof token !== 'string') return sendPage(reply, deadLink, 400);
+    if (typeof token !== 'string') return sendPage(reply, deadLink(), 400);
     let r: RecoveryView;
     try {
       r = await confirmRecovery(ctx, token, requestMeta(request));
     } catch (err) {
-      if (err instanceof AppError && err.code === 'invalid_token') return sendPage(reply, deadLink, 400);
+      if (err instanceof AppError && err.code === 'invalid_token') return sendPage(reply, deadLink(), 400);
       throw err;
     }
     return sendPage(
@@ -175,7 +175,7 @@ export function accountRecoveryPages(app: App, ctx: Context, authRateLimit: { ma
     const token = (request.query as Record<string, unknown>).token;
     const { csrf } = await pageBase(ctx, request, reply);
     const r = typeof token === 'string' ? await recoveryForCancelLink(ctx, token) : null;
-    if (!r || typeof token !== 'string') return sendPage(reply, deadLink, 400);
+    if (!r || typeof token !== 'string') return sendPage(reply, deadLink(), 400);
     return sendPage(reply, <CancelRecoveryPage csrf={csrf} token={token} recovery={r} />);
   });
 
@@ -184,7 +184,7 @@ export function accountRecoveryPages(app: App, ctx: Context, authRateLimit: { ma
     try {
       await cancelRecoveryByLink(ctx, form.token ?? '', requestMeta(request));
     } catch (err) {
-      if (err instanceof AppError && err.code === 'invalid_token') return sendPage(reply, deadLink, 400);
+      if (err instanceof AppError && err.code === 'invalid_token') return sendPage(reply, deadLink(), 400);
       throw err;
     }
     return sendPage(
