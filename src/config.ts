@@ -29,6 +29,8 @@ export interface Config {
   recoveryCodes: RecoveryCodeMode;
   sessionIdleMs: number;
   sessionMaxMs: number;
+  /** SPEC §12: how long a confirmed self-service recovery waits before it may complete. */
+  recoveryDelayMs: number;
   /** Requests per minute per IP on the password and code endpoints. */
   authRateLimit: number;
   /** Which X-Forwarded-For entries to believe: none, a hop count, or the proxies' addresses. */
@@ -221,6 +223,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     recoveryCodes: oneOf('TWOFOLD_RECOVERY_CODES', env.TWOFOLD_RECOVERY_CODES, ['viewable', 'hashed'] as const, 'viewable'),
     sessionIdleMs,
     sessionMaxMs,
+    recoveryDelayMs: duration('TWOFOLD_RECOVERY_DELAY', env.TWOFOLD_RECOVERY_DELAY, '72h'),
     authRateLimit: integer('TWOFOLD_AUTH_RATE_LIMIT', env.TWOFOLD_AUTH_RATE_LIMIT, 60, 1, 1_000_000),
     trustProxy: trustProxy(env.TWOFOLD_TRUST_PROXY),
     logLevel: env.LOG_LEVEL || 'info',

@@ -6,9 +6,11 @@ import { migrateToLatest } from '../store/migrate.js';
 import { deleteExpiredRows } from '../store/housekeeping.js';
 import { deleteOldMailRows, startMailDelivery } from '../service/mail/delivery.js';
 import type { MailWorker } from '../service/mail/worker.js';
+import { sendDueRecoveryNotices } from '../service/account-recovery.js';
 
 const HOUSEKEEPING_MS = 10 * 60_000;
 const SHUTDOWN_GRACE_MS = 8_000;
+const RECOVERY_NOTICES_MS = 15_000;
 
 /**
  * Migrates, listens, and on SIGTERM/SIGINT stops accepting, closes idle connections, lets in-flight
@@ -28,6 +30,12 @@ export async function serve(config: Config): Promise<void> {
     deleteOldMailRows(ctx).catch((err) => app.log.warn({ err }, 'mail housekeeping failed'));
   }, HOUSEKEEPING_MS);
   timer.unref();
+  // Recovery notices are due at moments a person waits for (the end of a wait as short as 20 s in a
+  // demo), so they are looked for more often than rows are cleaned; every node looks, one sends.
+  const recoveryTimer = setInterval(() => {
+    sendDueRecoveryNotices(ctx).catch((err) => app.log.warn({ err }, 'recovery notices failed'));
+  }, RECOVERY_NOTICES_MS);
+  recoveryTimer.unref();
 
   let mail: MailWorker | undefined;
   let closing = false;
@@ -35,6 +43,7 @@ export async function serve(config: Config): Promise<void> {
     if (closing) return;
     closing = true;
     clearInterval(timer);
+    clearInterval(recoveryTimer);
     app.log.info({ signal }, 'shutting down');
     // A request that never finishes (a client that stops sending its body) must not hold the
     // process past what an orchestrator waits before SIGKILL (commonly 10 s).

@@ -11,8 +11,9 @@ import { cookieNames, readCookie } from './cookies.js';
  * - `user`: a fully signed-in session
  * - `fresh`: a signed-in session whose last full authentication is under 10 minutes old
  * - `pending`: a login waiting for its second factor
+ * - `any`: either (a person in account recovery can only get as far as a pending login)
  */
-export type AuthRequirement = 'none' | 'user' | 'fresh' | 'pending';
+export type AuthRequirement = 'none' | 'user' | 'fresh' | 'pending' | 'any';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -41,6 +42,10 @@ export function authGuard(ctx: Context) {
     const auth = await loadAuth(ctx, request);
     if (need === 'pending') {
       if (!auth || !auth.session.pending) throw noPendingLogin();
+      return;
+    }
+    if (need === 'any') {
+      if (!auth) throw unauthenticated();
       return;
     }
     if (!auth || auth.session.pending) throw unauthenticated();

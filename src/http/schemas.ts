@@ -34,7 +34,10 @@ export const Method = Type.Union([Type.Literal('totp'), Type.Literal('webauthn')
 export const UserRef = Type.Object({ id: Type.String(), email: Type.String() });
 
 export const LoginAnswer = Type.Union([
-  Type.Object({ status: Type.Literal('ok') }),
+  Type.Object({
+    status: Type.Literal('ok'),
+    accountRecovered: Type.Optional(Type.Literal(true, { description: 'an account recovery (SPEC §12) completed at this login: every second factor was removed; set one up again' })),
+  }),
   Type.Object({ status: Type.Literal('two_factor_required'), methods: Type.Array(Method) }),
 ]);
 

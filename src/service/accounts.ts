@@ -12,6 +12,7 @@ import { AppError, invalidCredentials } from './errors.js';
 import { addressForThrottle } from '../core/password-throttle.js';
 import { claimPasswordCheck, knownDeviceToken, passwordCheckSucceeded } from './password-throttle.js';
 import { logEvent } from './security-log.js';
+import { completeDueRecovery } from './account-recovery.js';
 import { startSession } from './sessions.js';
 import { noteTwoFactorRule } from './require-two-factor.js';
 
@@ -77,7 +78,7 @@ export async function signup(ctx: Context, input: { email: string; password: str
 
 /** `knownDevice`: the device-recognition cookie's new value (the password was right). */
 export type LoginResult =
-  | { status: 'ok'; token: string; userId: string; knownDevice: string }
+  | { status: 'ok'; token: string; userId: string; knownDevice: string; accountRecovered?: true }
   | { status: 'two_factor_required'; token: string; userId: string; methods: SecondFactorMethod[]; knownDevice: string };
 
 /**
@@ -118,6 +119,9 @@ export async function login(
     throw passwordResetRequired();
   }
   const knownDevice = knownDeviceToken(ctx, user.id);
+  // SPEC §12: a recovery whose wait is over completes at this password login, before the factors
+  // it removes are looked at; the person is then signed in without 2FA and sent to set it up.
+  const accountRecovered = await completeDueRecovery(ctx, user.id, meta);
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();
   if (isTwoFactorEnabled(status)) {
@@ -134,7 +138,7 @@ export async function login(
   }
   const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
   await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
-  return { status: 'ok', token, userId: user.id, knownDevice };
+  return { status: 'ok', token, userId: user.id, knownDevice, ...(accountRecovered ? { accountRecovered } : {}) };
 }
 
 /**

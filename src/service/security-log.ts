@@ -48,7 +48,13 @@ export type SecurityEventType =
   | 'password_reset_refused'
   | 'password_reset_required'
   | 'account_secured'
-  | 'groups_changed';
+  | 'groups_changed'
+  // SPEC §12 (delayed account recovery)
+  | 'account_recovery_requested'
+  | 'account_recovery_scheduled'
+  | 'account_recovery_cancelled'
+  | 'account_recovery_approved'
+  | 'account_recovery_completed';
 
 /**
  * Writes the event to the account's security log. For the events SPEC §7 tells people about, the

@@ -3,6 +3,7 @@ import { amrOfMethod, combineAmr } from '../core/amr.js';
 import { claimPendingSession, markSessionAuthenticated } from '../store/sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../store/two-factor-status.js';
 import { confirmPassword } from './accounts.js';
+import { cancelRecoveriesOnSecondFactor } from './account-recovery.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
 import { noPendingLogin, verifyGuessable, type GuessableMethod } from './second-factor.js';
@@ -49,6 +50,8 @@ export async function finishTwoFactorLogin(
   const { token } = await startSession(ctx, { userId, pending: false, fullyAuthenticated: true, amr, credentialGeneration: generation }, meta);
   const device = trust ? await trustDevice(ctx, userId, meta, generation) : undefined;
   await logEvent(ctx, userId, 'login', meta, { method: proven.method });
+  // SPEC §12: the owner still has a factor, so a self-service recovery under way ends.
+  await cancelRecoveriesOnSecondFactor(ctx, userId, meta);
   return {
     token,
     ...(proven.recoveryCodesRemaining !== undefined ? { recoveryCodesRemaining: proven.recoveryCodesRemaining } : {}),
@@ -103,6 +106,7 @@ export async function reauthenticate(
   }
   await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now(), combineAmr(['pwd'], isTwoFactorEnabled(status) ? [amrOfMethod(input.method!)] : []));
   await logEvent(ctx, session.userId, 'reauthenticated', meta, { method: isTwoFactorEnabled(status) ? input.method! : 'password' });
+  if (isTwoFactorEnabled(status)) await cancelRecoveriesOnSecondFactor(ctx, session.userId, meta);
 }
 
 export { checkMethodAvailable };

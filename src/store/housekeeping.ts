@@ -22,4 +22,5 @@ export async function deleteExpiredRows(db: Kysely<Database>, now: number, polic
   await db.deleteFrom('passkey_challenges').where('expires_at', '<', now).execute();
   await db.deleteFrom('trusted_devices').where('expires_at', '<', now).execute();
   await deleteStalePasswordAttempts(db, now - 24 * 3_600_000);
+  await db.deleteFrom('account_recovery_tokens').where('expires_at', '<', now).execute();
 }

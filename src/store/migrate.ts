@@ -9,6 +9,7 @@ import * as m006 from './migrations/006_mail.js';
 import * as m007 from './migrations/007_groups.js';
 import * as m008 from './migrations/008_passkeys.js';
 import * as m010 from './migrations/010_admin.js';
+import * as m011 from './migrations/011_account_recovery.js';
 
 /** Migrations are listed here, not read from disk, so they ship inside the code that needs them. */
 const migrations: Record<string, Migration> = {
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '007_groups': m007,
   '008_passkeys': m008,
   '010_admin': m010,
+  '011_account_recovery': m011,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

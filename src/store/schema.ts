@@ -203,6 +203,32 @@ export interface UserGroupsTable {
   created_at: number;
 }
 
+export interface AccountRecoveriesTable {
+  id: string;
+  user_id: string;
+  /** core/account-recovery.ts RecoveryState. */
+  state: string;
+  requested_at: number;
+  confirm_expires_at: number;
+  scheduled_at: number | null;
+  due_at: number | null;
+  reminder_sent_at: number | null;
+  end_notice_sent_at: number | null;
+  ended_at: number | null;
+  cancel_reason: string | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface AccountRecoveryTokensTable {
+  /** SHA-256 of the link's token. */
+  token_hash: string;
+  recovery_id: string;
+  /** 'confirm' or 'cancel'. */
+  purpose: string;
+  expires_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -220,6 +246,8 @@ export interface Database {
   email_tokens: EmailTokensTable;
   passkey_challenges: PasskeyChallengesTable;
   user_groups: UserGroupsTable;
+  account_recoveries: AccountRecoveriesTable;
+  account_recovery_tokens: AccountRecoveryTokensTable;
 }
 
 export type { Generated };

@@ -60,7 +60,7 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
         return { status: result.status, methods: result.methods };
       }
       setCookie(reply, ctx.config, names.session, result.token, ctx.config.sessionMaxMs);
-      return { status: 'ok' as const };
+      return { status: 'ok' as const, ...(result.accountRecovered ? { accountRecovered: true as const } : {}) };
     },
   );
 

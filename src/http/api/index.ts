@@ -1,6 +1,7 @@
 import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
 import type { App } from '../schemas.js';
+import { accountRecoveryRoutes } from './account-recovery.js';
 import { accountRoutes } from './accounts.js';
 import { mySessionRoutes, requireTwoFactorApiGuard } from './my-sessions.js';
 import { adminApi } from '../admin/api.js';
@@ -43,6 +44,7 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
   await app.register(adminApi, { prefix: '/admin', ctx });
   mailRoutes(app, ctx, authRateLimit);
   passkeyRoutes(app, ctx, authRateLimit);
+  accountRecoveryRoutes(app, ctx, authRateLimit);
 
   // Answers here can carry secrets and codes; no cache may keep them.
   app.addHook('onSend', async (_request, reply) => {

@@ -150,6 +150,8 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
         return reply.redirect(withNext('/login/two-factor', next), 303);
       }
       setCookie(reply, ctx.config, names.session, result.token, ctx.config.sessionMaxMs);
+      // An account recovery just removed every factor (SPEC §12): set one up again first.
+      if (result.accountRecovered) return reply.redirect('/settings?notice=account_recovered', 303);
       return reply.redirect(next ?? '/settings', 303);
     } catch (err) {
       return show(formFailure(err));

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../service/context.js';
 import type { App } from '../schemas.js';
 import { accountPages } from './account-pages.js';
+import { accountRecoveryPages } from './account-recovery.js';
 import { loadVendorFiles, PUBLIC_DIR, vendorFile } from './assets.js';
 import { verifyCsrf } from './csrf.js';
 import { changePasswordPages } from './change-password.js';
@@ -102,4 +103,5 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   adminPages(app, ctx);
   mailPages(app, ctx, authRateLimit);
   passkeyLoginPages(app, ctx, authRateLimit);
+  accountRecoveryPages(app, ctx, authRateLimit);
 }

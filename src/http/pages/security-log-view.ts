@@ -48,6 +48,11 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   password_reset_required: 'Login refused until the password is reset',
   account_secured: 'Account secured ("This wasn\u2019t me")',
   groups_changed: 'Groups changed',
+  account_recovery_requested: 'Account recovery requested',
+  account_recovery_scheduled: 'Account recovery confirmed; waiting period started',
+  account_recovery_cancelled: 'Account recovery cancelled',
+  account_recovery_approved: 'Account recovery approved by an administrator',
+  account_recovery_completed: 'Account recovered: second factors removed',
 };
 
 const LOGIN_METHODS: Record<string, string> = {

@@ -58,6 +58,8 @@ const NOTICES: Record<string, string> = {
   device_revoked: 'The device was revoked. It will be asked for a code at its next login.',
   verification_sent: 'We sent a confirmation link to your email address. It works for 24 hours.',
   email_change_sent: 'We sent a link to the new address. Your email address changes when you open it; until then it stays as it is.',
+  account_recovered:
+    'Your account was recovered: its authenticator app, security keys, recovery codes and trusted devices were removed. Set up two-factor authentication again now.',
 };
 
 /** Flashes about security keys: shown in the Security keys section, where the redirect lands. */

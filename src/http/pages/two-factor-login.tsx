@@ -126,6 +126,9 @@ export function TwoFactorLoginPage({ csrf, email, next, failure, mode = 'totp', 
         </p>
       </Card>
       <p class="below-card">
+        <a href="/login/recovery">Lost access to your authenticator and recovery codes?</a>
+      </p>
+      <p class="below-card">
         <a href="/login">Log in with another account</a>
       </p>
     </Layout>

@@ -311,3 +311,69 @@ export function noticeMessage(site: Site, n: NoticeInput): Rendered {
   }
   return message(site, subject, blocks);
 }
+
+// ---- delayed account recovery (SPEC §12) ----
+
+export type RecoveryMailKind = 'confirm' | 'started' | 'reminder' | 'ready' | 'cancelled' | 'completed';
+
+export interface RecoveryMailInput {
+  kind: RecoveryMailKind;
+  email: string;
+  event: EventFacts;
+  /** When the wait ends (null until confirmed). */
+  dueAt: number | null;
+  confirmUrl?: string | undefined;
+  cancelUrl?: string | undefined;
+}
+
+/**
+ * The recovery's messages. Each one that goes out while the recovery can still complete carries a
+ * Cancel recovery link, so whichever message the owner reads first is enough to stop an attacker who
+ * has the password (and perhaps the mailbox): the owner need only sign in, or press that link.
+ */
+export function recoveryMessage(site: Site, m: RecoveryMailInput): Rendered {
+  const due = m.dueAt === null ? 'the end of the waiting period' : utc(m.dueAt);
+  const cancel: Block[] = m.cancelUrl
+    ? [
+        { p: 'If this was not you, someone may know your password. Cancel the recovery, then sign in and change your password. Signing in with your authenticator app, a security key or a recovery code also cancels it.' },
+        { link: { label: 'Cancel recovery', url: m.cancelUrl } },
+      ]
+    : [];
+  switch (m.kind) {
+    case 'confirm':
+      return message(site, 'Confirm your account recovery', [
+        { p: `Someone who knows the password of your ${site.issuer} account (${oneLine(m.email)}) asked to remove its second factors because they were lost. Open this link to start the waiting period; nothing changes until you do.` },
+        { link: { label: 'Confirm account recovery', url: m.confirmUrl ?? '' } },
+        { facts: facts(m.event) },
+        { small: 'The link works once, for 24 hours. If you did not ask for this, ignore this message and change your password: someone else knows it.' },
+      ]);
+    case 'started':
+      return message(site, 'Account recovery started', [
+        { p: `An account recovery was confirmed for your ${site.issuer} account. After ${due}, logging in with the password will remove the account's authenticator app, security keys, recovery codes and trusted devices.` },
+        ...cancel,
+        { facts: facts(m.event) },
+      ]);
+    case 'reminder':
+      return message(site, 'Your account recovery completes in 24 hours', [
+        { p: `The account recovery of your ${site.issuer} account completes after ${due}. Then logging in with the password removes every second factor of the account.` },
+        ...cancel,
+      ]);
+    case 'ready':
+      return message(site, 'Your account recovery is ready', [
+        { p: `The waiting period of the account recovery of your ${site.issuer} account ended at ${due}. Log in with your email and password to finish it, then set up two-factor authentication again.` },
+        ...cancel,
+      ]);
+    case 'cancelled':
+      return message(site, 'Account recovery cancelled', [
+        { p: `The account recovery of your ${site.issuer} account was cancelled. Nothing of your account was changed.` },
+        { facts: facts(m.event) },
+        { small: 'If you did not start the recovery, someone knows your password: change it in Account settings.' },
+      ]);
+    case 'completed':
+      return message(site, 'Your account was recovered', [
+        { p: `The account recovery of your ${site.issuer} account completed: its authenticator app, security keys, recovery codes and trusted devices were removed, and every session was signed out. Set up two-factor authentication again in Account settings.` },
+        { facts: facts(m.event) },
+        { small: `If this was not you, contact the operator of ${site.issuer} at once.` },
+      ]);
+  }
+}
