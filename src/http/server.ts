@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
@@ -54,6 +55,19 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     return503OnClosing: true,
     // On close, sockets with no request in flight are closed at once; busy ones end after their answer.
     forceCloseConnections: 'idle',
+    // Node's own refusals before any route runs (headers or URL over 16 KiB, a malformed request
+    // line) in the error shape of SPEC §5 too, not Fastify's default body.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) return socket.destroy(err);
+      const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+      const code = status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'bad_request';
+      const message =
+        status === 431 ? 'The request headers or address are too long.' : status === 408 ? 'The request took too long to arrive.' : 'The request could not be read.';
+      const body = JSON.stringify({ error: { code, message } });
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
+    },
     // The router's own refusals (an over-long path part, a malformed URL) in the error shape of SPEC §5.
     frameworkErrors: (err, _request, reply) => {
       void sendJsonError(reply, normalizeError(err));

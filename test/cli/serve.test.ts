@@ -128,7 +128,8 @@ describe('twofold serve on a fresh directory', () => {
     assert.ok(loginsAfter >= 1, `no login finished after SIGTERM (${loginsAfter})`);
   });
 
-  test('logs are JSON lines, one per request, with no password, cookie or token', async () => {
+  // A bounded wait: if an earlier step failed, the server was never signalled and would never exit.
+  test('logs are JSON lines, one per request, with no password, cookie or token', { timeout: 60_000 }, async () => {
     const r = await result;
     const lines = r.stdout.split('\n').filter(Boolean);
     assert.ok(lines.length > 0);
