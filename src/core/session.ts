@@ -1,3 +1,4 @@
+import type { AmrValue } from './amr.js';
 import type { Clock } from './clock.js';
 import { randomToken, type RandomSource } from './random.js';
 import { hashToken } from './token.js';
@@ -32,6 +33,8 @@ export interface Session {
   authenticatedAt: number | null;
   ip: string | null;
   userAgent: string | null;
+  /** What this login proved (RFC 8176), plus factors set up in this session since. */
+  amr: AmrValue[];
 }
 
 export interface NewSessionInput {
@@ -39,6 +42,7 @@ export interface NewSessionInput {
   pending: boolean;
   /** Whether this login proved every factor (false for a trusted-device skip and for pending logins). */
   fullyAuthenticated: boolean;
+  amr: AmrValue[];
   ip: string | null;
   userAgent: string | null;
 }
@@ -57,6 +61,7 @@ export function createSession(input: NewSessionInput, clock: Clock, random: Rand
       authenticatedAt: input.fullyAuthenticated && !input.pending ? now : null,
       ip: input.ip,
       userAgent: input.userAgent,
+      amr: input.amr,
     },
   };
 }

@@ -48,7 +48,7 @@ export async function signup(ctx: Context, input: { email: string; password: str
   if (ctx.config.signup === 'closed') throw new AppError(403, 'signup_closed', 'New accounts are created by the operator on this service.');
   const user = await createUser(ctx, input);
   await logEvent(ctx, user.id, 'signup', meta);
-  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, replaces }, meta);
+  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], replaces }, meta);
   return { user, token };
 }
 
@@ -79,16 +79,16 @@ export async function login(
   if (isTwoFactorEnabled(status)) {
     const device = opts.deviceToken && isTokenShaped(opts.deviceToken) ? await findUsableTrustedDevice(ctx.db, hashToken(opts.deviceToken), user.id, now) : null;
     if (!device) {
-      const { token } = await startSession(ctx, { userId: user.id, pending: true, fullyAuthenticated: false, replaces: opts.replaces }, meta);
+      const { token } = await startSession(ctx, { userId: user.id, pending: true, fullyAuthenticated: false, amr: ['pwd'], replaces: opts.replaces }, meta);
       return { status: 'two_factor_required', token, userId: user.id, methods: methodsOf(status) };
     }
     await touchTrustedDevice(ctx.db, device.id, now);
     // SPEC §3: skipping the second factor on a trusted device is a login, but not a fresh one.
-    const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: false, replaces: opts.replaces }, meta);
+    const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: false, amr: ['pwd'], replaces: opts.replaces }, meta);
     await logEvent(ctx, user.id, 'login', meta, { method: 'trusted_device', device: device.label });
     return { status: 'ok', token, userId: user.id };
   }
-  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, replaces: opts.replaces }, meta);
+  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], replaces: opts.replaces }, meta);
   await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
   return { status: 'ok', token, userId: user.id };
 }

@@ -1,3 +1,4 @@
+import { combineAmr, type AmrValue } from '../core/amr.js';
 import {
   generateAuthenticationOptions,
   generateRegistrationOptions,
@@ -188,7 +189,7 @@ export interface AddedKey {
  */
 export async function addSecurityKey(
   ctx: Context,
-  session: { id: string; userId: string },
+  session: { id: string; userId: string; amr: AmrValue[] },
   input: { name: string; response: unknown },
   meta: RequestMeta,
 ): Promise<AddedKey> {
@@ -254,7 +255,7 @@ export async function addSecurityKey(
     await logEvent(ctx, userId, 'two_factor_enabled', meta, { method: 'webauthn' });
   }
   // Confirming a new factor counts as verifying it (SPEC §3).
-  await markSessionAuthenticated(ctx.db, session.id, now);
+  await markSessionAuthenticated(ctx.db, session.id, now, combineAmr(session.amr, ['hwk']));
   await logEvent(ctx, userId, 'security_key_added', meta, { name });
   return { id: key.id, name, ...(recoveryCodes ? { recoveryCodes } : {}) };
 }
@@ -392,6 +393,6 @@ export async function reauthenticateWithSecurityKey(
   await confirmPassword(ctx, session.userId, input.password, meta, 'reauthenticate');
   checkMethodAvailable(await twoFactorStatus(ctx.db, session.userId), 'webauthn');
   await verifyAssertion(ctx, session, 'reauthentication', input.response, meta);
-  await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now());
+  await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now(), combineAmr(['pwd', 'hwk']));
   await logEvent(ctx, session.userId, 'reauthenticated', meta, { method: 'webauthn' });
 }

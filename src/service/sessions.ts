@@ -1,3 +1,4 @@
+import type { AmrValue } from '../core/amr.js';
 import { createSession, isSessionExpired, needsTouch, type Session } from '../core/session.js';
 import { hashToken, isTokenShaped } from '../core/token.js';
 import { deleteSession, findSession, insertSession, touchSession } from '../store/sessions.js';
@@ -34,11 +35,11 @@ export async function resolveSession(ctx: Context, token: string | undefined): P
  */
 export async function startSession(
   ctx: Context,
-  opts: { userId: string; pending: boolean; fullyAuthenticated: boolean; replaces?: string | undefined },
+  opts: { userId: string; pending: boolean; fullyAuthenticated: boolean; amr: AmrValue[]; replaces?: string | undefined },
   meta: RequestMeta,
 ): Promise<{ token: string; session: Session }> {
   if (opts.replaces) await deleteSession(ctx.db, opts.replaces);
-  const created = createSession({ userId: opts.userId, pending: opts.pending, fullyAuthenticated: opts.fullyAuthenticated, ip: meta.ip, userAgent: meta.userAgent }, ctx.clock, ctx.random);
+  const created = createSession({ userId: opts.userId, pending: opts.pending, fullyAuthenticated: opts.fullyAuthenticated, amr: opts.amr, ip: meta.ip, userAgent: meta.userAgent }, ctx.clock, ctx.random);
   await insertSession(ctx.db, created.session);
   return created;
 }

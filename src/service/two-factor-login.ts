@@ -1,3 +1,4 @@
+import { amrOfMethod, combineAmr } from '../core/amr.js';
 import { deleteSession, markSessionAuthenticated } from '../store/sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../store/two-factor-status.js';
 import { confirmPassword } from './accounts.js';
@@ -42,7 +43,8 @@ export async function finishTwoFactorLogin(
     throw new AppError(401, 'no_pending_login', 'Your login has expired or was not started. Log in again with your email and password.');
   }
   if (proven.method === 'recovery_code') await revokeAllDevices(ctx, userId, meta, 'recovery_code_login');
-  const { token } = await startSession(ctx, { userId, pending: false, fullyAuthenticated: true }, meta);
+  const amr = combineAmr(pending.session.amr, [amrOfMethod(proven.method)]);
+  const { token } = await startSession(ctx, { userId, pending: false, fullyAuthenticated: true, amr }, meta);
   const device = trust ? await trustDevice(ctx, userId, meta) : undefined;
   await logEvent(ctx, userId, 'login', meta, { method: proven.method });
   return {
@@ -84,7 +86,7 @@ export async function reauthenticate(
     checkMethodAvailable(status, input.method);
     await verifyGuessable(ctx, session.userId, input.method, input.code, meta);
   }
-  await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now());
+  await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now(), combineAmr(['pwd'], isTwoFactorEnabled(status) ? [amrOfMethod(input.method!)] : []));
   await logEvent(ctx, session.userId, 'reauthenticated', meta, { method: isTwoFactorEnabled(status) ? input.method! : 'password' });
 }
 

@@ -1,3 +1,4 @@
+import { combineAmr, type AmrValue } from '../core/amr.js';
 import QRCode from 'qrcode';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../core/totp.js';
 import { clearAttempts } from '../store/attempts.js';
@@ -43,7 +44,7 @@ export async function startTotpSetup(ctx: Context, userId: string, email: string
  * Turns the app on when its first code verifies. That code counts as used (no replay right after),
  * and as proof of the new factor, so the session becomes fresh. Returns the new recovery codes.
  */
-export async function confirmTotpSetup(ctx: Context, session: { id: string; userId: string }, code: string, meta: RequestMeta): Promise<string[]> {
+export async function confirmTotpSetup(ctx: Context, session: { id: string; userId: string; amr: AmrValue[] }, code: string, meta: RequestMeta): Promise<string[]> {
   const cred = await findTotp(ctx.db, session.userId);
   if (!cred) throw new AppError(409, 'no_pending_setup', 'Start the setup first: there is no secret waiting for a code.');
   if (cred.confirmedAt !== null) throw alreadyEnabled();
@@ -60,7 +61,7 @@ export async function confirmTotpSetup(ctx: Context, session: { id: string; user
   // A new set even when security keys had turned 2FA on already: the answer shows the codes, and
   // the person is told they replace the old ones (in hashed mode the old ones cannot be shown).
   const codes = await issueRecoveryCodes(ctx, session.userId);
-  await markSessionAuthenticated(ctx.db, session.id, now);
+  await markSessionAuthenticated(ctx.db, session.id, now, combineAmr(session.amr, ['otp']));
   if (wasEnabled) {
     await logEvent(ctx, session.userId, 'authenticator_app_added', meta);
     await logEvent(ctx, session.userId, 'recovery_codes_regenerated', meta);

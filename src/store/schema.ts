@@ -23,6 +23,8 @@ export interface SessionsTable {
   authenticated_at: number | null;
   ip: string | null;
   user_agent: string | null;
+  /** RFC 8176 values of what the login proved, space-separated (core/amr.ts). */
+  amr: Generated<string>;
 }
 
 export interface SecurityEventsTable {

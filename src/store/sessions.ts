@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
 import type { Database } from './schema.js';
 
@@ -19,6 +20,7 @@ export async function insertSession(db: Kysely<Database>, s: Session): Promise<v
       authenticated_at: s.authenticatedAt,
       ip: s.ip,
       user_agent: s.userAgent,
+      amr: serializeAmr(s.amr),
     })
     .execute();
 }
@@ -37,6 +39,7 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
       'sessions.authenticated_at',
       'sessions.ip',
       'sessions.user_agent',
+      'sessions.amr',
       'users.email',
     ])
     .where('sessions.id', '=', id)
@@ -53,6 +56,7 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
       authenticatedAt: r.authenticated_at,
       ip: r.ip,
       userAgent: r.user_agent,
+      amr: parseAmr(r.amr),
     },
   };
 }
@@ -61,8 +65,14 @@ export async function touchSession(db: Kysely<Database>, id: string, now: number
   await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).execute();
 }
 
-export async function markSessionAuthenticated(db: Kysely<Database>, id: string, now: number): Promise<void> {
-  await db.updateTable('sessions').set({ authenticated_at: now, last_seen_at: now }).where('id', '=', id).execute();
+/** A full authentication inside a live session (re-authentication): fresh now, with what it proved. */
+export async function markSessionAuthenticated(db: Kysely<Database>, id: string, now: number, amr: readonly AmrValue[]): Promise<void> {
+  await db.updateTable('sessions').set({ authenticated_at: now, last_seen_at: now, amr: serializeAmr(amr) }).where('id', '=', id).execute();
+}
+
+/** A factor set up in this session counts for `two_factor` rules, but adds no freshness. */
+export async function setSessionAmr(db: Kysely<Database>, id: string, amr: readonly AmrValue[]): Promise<void> {
+  await db.updateTable('sessions').set({ amr: serializeAmr(amr) }).where('id', '=', id).execute();
 }
 
 /** Returns whether a row was deleted, so a consumer of a pending login knows it won the race. */

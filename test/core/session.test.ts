@@ -18,7 +18,7 @@ import { hashToken, isTokenShaped } from '../../src/core/token.js';
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const policy = sessionPolicy(HOUR, 24 * HOUR);
-const input = { userId: 'u1', pending: false, fullyAuthenticated: true, ip: '127.0.0.1', userAgent: 'test' };
+const input = { userId: 'u1', pending: false, fullyAuthenticated: true, amr: ['pwd' as const], ip: '127.0.0.1', userAgent: 'test' };
 
 test('policy: defaults for pending (5 min) and freshness (10 min)', () => {
   assert.equal(PENDING_LOGIN_MS, 5 * MIN);

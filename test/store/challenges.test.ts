@@ -23,8 +23,8 @@ for (const { kind, skip } of databaseKinds()) {
       const db = database.store.db;
       await insertUser(db, { id: 'user-1', email: 'c@example.com', emailNormalized: 'c@example.com', passwordHash: 'x', createdAt: T0, passwordChangedAt: T0 });
       const clock = manualClock(T0);
-      const a = createSession({ userId: 'user-1', pending: true, fullyAuthenticated: false, ip: null, userAgent: null }, clock, cryptoRandom);
-      const b = createSession({ userId: 'user-1', pending: false, fullyAuthenticated: true, ip: null, userAgent: null }, clock, cryptoRandom);
+      const a = createSession({ userId: 'user-1', pending: true, fullyAuthenticated: false, amr: ['pwd'], ip: null, userAgent: null }, clock, cryptoRandom);
+      const b = createSession({ userId: 'user-1', pending: false, fullyAuthenticated: true, amr: ['pwd'], ip: null, userAgent: null }, clock, cryptoRandom);
       await insertSession(db, a.session);
       await insertSession(db, b.session);
       sessionA = a.session.id;

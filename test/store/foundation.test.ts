@@ -49,13 +49,14 @@ for (const { kind, skip } of databaseKinds()) {
       const db = database.store.db;
       const u = user('cascade@example.com');
       await insertUser(db, u);
-      await insertSession(db, { id: 'h1', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: true, authenticatedAt: null, ip: '127.0.0.1', userAgent: 'ua' });
-      await insertSession(db, { id: 'h2', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: false, authenticatedAt: 15, ip: null, userAgent: null });
+      await insertSession(db, { id: 'h1', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: true, authenticatedAt: null, ip: '127.0.0.1', userAgent: 'ua', amr: ['pwd'] });
+      await insertSession(db, { id: 'h2', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: false, authenticatedAt: 15, ip: null, userAgent: null, amr: ['pwd', 'otp', 'mfa'] });
       const pending = await findSession(db, 'h1');
-      assert.deepEqual(pending?.session, { id: 'h1', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: true, authenticatedAt: null, ip: '127.0.0.1', userAgent: 'ua' });
+      assert.deepEqual(pending?.session, { id: 'h1', userId: u.id, createdAt: 10, lastSeenAt: 20, pending: true, authenticatedAt: null, ip: '127.0.0.1', userAgent: 'ua', amr: ['pwd'] });
       const full = await findSession(db, 'h2');
       assert.equal(full?.session.pending, false);
       assert.equal(full?.session.authenticatedAt, 15);
+      assert.deepEqual(full?.session.amr, ['pwd', 'otp', 'mfa']);
       assert.equal(typeof full?.session.createdAt, 'number', 'bigint columns read back as numbers');
       await db.deleteFrom('users').where('id', '=', u.id).execute();
       assert.equal(await findSession(db, 'h1'), null);
@@ -64,7 +65,7 @@ for (const { kind, skip } of databaseKinds()) {
 
     test('a session for an unknown user is refused (foreign keys are on)', async () => {
       await assert.rejects(
-        insertSession(database.store.db, { id: 'h3', userId: 'nobody', createdAt: 1, lastSeenAt: 1, pending: false, authenticatedAt: 1, ip: null, userAgent: null }),
+        insertSession(database.store.db, { id: 'h3', userId: 'nobody', createdAt: 1, lastSeenAt: 1, pending: false, authenticatedAt: 1, ip: null, userAgent: null, amr: [] }),
       );
     });
 
