@@ -30,6 +30,10 @@ export interface Config {
   authRateLimit: number;
   trustProxy: boolean;
   logLevel: string;
+  /** TWOFOLD_ACCESS_RULES: the forward-auth rules file, read at start and on SIGHUP. */
+  accessRulesPath: string | undefined;
+  /** TWOFOLD_COOKIE_DOMAIN, lower-case without dots at the ends: the session cookie's Domain. */
+  cookieDomain: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -118,6 +122,26 @@ export function loadDotEnv(cwd = process.cwd()): void {
   if (existsSync(file)) process.loadEnvFile(file);
 }
 
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const DOMAIN_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
+
+/**
+ * The session cookie is shared with every subdomain of this domain. The browser only accepts a
+ * Domain that PUBLIC_URL's host is under, and never one for an IP address.
+ */
+function cookieDomain(value: string | undefined, publicUrl: URL): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const domain = value.trim().toLowerCase().replace(/^\./, '');
+  if (!DOMAIN_NAME.test(domain) || /^[0-9.]+$/.test(domain)) {
+    throw new ConfigError(`TWOFOLD_COOKIE_DOMAIN must be a domain name such as example.com; got "${value}"`);
+  }
+  const host = publicUrl.hostname.toLowerCase();
+  if (host !== domain && !host.endsWith(`.${domain}`)) {
+    throw new ConfigError(`TWOFOLD_COOKIE_DOMAIN "${domain}" must be PUBLIC_URL's host (${host}) or a domain it is under, or browsers refuse the cookie`);
+  }
+  return domain;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const port = integer('PORT', env.PORT, 3000, 0, 65535);
   const databaseUrl = env.DATABASE_URL || DEFAULT_DATABASE_URL;
@@ -155,5 +179,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     authRateLimit: integer('TWOFOLD_AUTH_RATE_LIMIT', env.TWOFOLD_AUTH_RATE_LIMIT, 60, 1, 1_000_000),
     trustProxy: flag('TWOFOLD_TRUST_PROXY', env.TWOFOLD_TRUST_PROXY),
     logLevel: env.LOG_LEVEL || 'info',
+    accessRulesPath: env.TWOFOLD_ACCESS_RULES ? resolve(cwd, env.TWOFOLD_ACCESS_RULES) : undefined,
+    cookieDomain: cookieDomain(env.TWOFOLD_COOKIE_DOMAIN, publicUrl),
   };
 }

@@ -6,6 +6,8 @@ import type { Database } from './schema.js';
 export interface SessionWithUser {
   session: Session;
   email: string;
+  /** The account's groups, sorted; only when asked for (the forward-auth decision). */
+  groups?: string[];
 }
 
 export async function insertSession(db: Kysely<Database>, s: Session): Promise<void> {
@@ -25,9 +27,13 @@ export async function insertSession(db: Kysely<Database>, s: Session): Promise<v
     .execute();
 }
 
-/** The hot path: one primary-key lookup joined to the user's email. */
-export async function findSession(db: Kysely<Database>, id: string): Promise<SessionWithUser | null> {
-  const r = await db
+/**
+ * The hot path: one primary-key lookup joined to the user's email. With `groups`, the same query
+ * also left-joins the account's group rows (by the user_groups primary key), one row per group, so
+ * a forward-auth decision stays one query and sees group changes at the next request.
+ */
+export async function findSession(db: Kysely<Database>, id: string, opts: { groups?: boolean } = {}): Promise<SessionWithUser | null> {
+  const rows = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select([
@@ -43,10 +49,13 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
       'users.email',
     ])
     .where('sessions.id', '=', id)
-    .executeTakeFirst();
+    .$if(opts.groups === true, (q) => q.leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id').select('user_groups.name as group_name'))
+    .execute();
+  const r = rows[0];
   if (!r) return null;
   return {
     email: r.email,
+    ...(opts.groups ? { groups: rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort() } : {}),
     session: {
       id: r.id,
       userId: r.user_id,
