@@ -2,6 +2,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../service/context.js';
 import type { App } from '../schemas.js';
+import { continuePages } from '../authz/continue.js';
 import { accountPages } from './account-pages.js';
 import { loadVendorFiles, PUBLIC_DIR, vendorFile } from './assets.js';
 import { verifyCsrf } from './csrf.js';
@@ -72,4 +73,5 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   disablePages(app, ctx, authRateLimit);
   changePasswordPages(app, ctx, authRateLimit);
   reauthenticatePages(app, ctx, authRateLimit);
+  continuePages(app, ctx);
 }

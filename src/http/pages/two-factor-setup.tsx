@@ -14,6 +14,7 @@ import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
 import { Button, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
 import { Card, Layout, Notice, PageHeading } from './layout.js';
+import { safeNext, withNext } from './next-path.js';
 import { signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
 import { CodeField, emptyCodeMessage } from './second-factor-fields.js';
@@ -26,6 +27,8 @@ export interface SetupPageProps {
   secret: string;
   qrCodeSvg: string;
   failure?: FormFailure | undefined;
+  /** Where to go once 2FA is on (a protected application's step-up), carried through the steps. */
+  next?: string | undefined;
 }
 
 /** "ABCD EFGH …": easier to copy by hand into an app than 32 characters in a row. */
@@ -45,7 +48,7 @@ export function textFileDataUrl(text: string): string {
 export const RECOVERY_FILE_NAME = 'twofold-recovery-codes.txt';
 
 /** Scan (or type) the secret, then prove it with a code. */
-export function SetupPage({ csrf, email, issuer, secret, qrCodeSvg, failure }: SetupPageProps) {
+export function SetupPage({ csrf, email, issuer, secret, qrCodeSvg, failure, next }: SetupPageProps) {
   const errors = failure?.fields ?? {};
   return (
     <Layout title="Set up two-factor authentication" user={{ email }} csrf={csrf} width="wide" hasErrors={!!failure}>
@@ -91,7 +94,7 @@ export function SetupPage({ csrf, email, issuer, secret, qrCodeSvg, failure }: S
           <li class="step">
             <h2 class="step-title">Enter the code the app shows</h2>
             <FormAlert message={failure?.form} />
-            <Form action="/settings/two-factor/confirm" csrf={csrf}>
+            <Form action={withNext('/settings/two-factor/confirm', next)} csrf={csrf}>
               <CodeField mode="totp" error={errors.code} autofocus={!!errors.code} hint="Two-factor authentication turns on once this code is right." />
               <div class="actions actions-compact">
                 <Button>Verify</Button>
@@ -122,6 +125,8 @@ export interface CodesShownProps {
    * on); `app-added`: an authenticator app joined security keys, and these codes replace the old.
    */
   factor?: 'app' | 'key' | 'app-added';
+  /** Done leads here instead of to settings. */
+  next?: string | undefined;
 }
 
 const SETUP_LEADS: Record<NonNullable<CodesShownProps['factor']>, string> = {
@@ -134,7 +139,7 @@ const SETUP_LEADS: Record<NonNullable<CodesShownProps['factor']>, string> = {
 const DONE_NOTICES: Record<NonNullable<CodesShownProps['factor']>, string> = { app: 'two_factor_on', key: 'key_added_two_factor_on', 'app-added': 'app_added' };
 
 /** The new recovery codes, shown once (a POST response, so a reload does not show them again). */
-export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, factor = 'app' }: CodesShownProps) {
+export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, factor = 'app', next }: CodesShownProps) {
   const title = kind === 'setup' ? 'Save your recovery codes' : 'Your new recovery codes';
   return (
     <Layout title={title} user={{ email }} csrf={csrf} width="wide" scripts={['copy-codes.js']}>
@@ -173,12 +178,24 @@ export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, fac
           <span id="copy-status" class="copy-status" role="status"></span>
         </div>
       </Card>
+      {next ? (
+        // On the way back to where the person was going (a protected application's step-up).
+        <form method="get" action={next.split('?')[0]} class="form-actions">
+          {[...new URLSearchParams(next.split('?')[1] ?? '')].map(([name, value]) => (
+            <input type="hidden" name={name} value={value} />
+          ))}
+          <button type="submit" class="button button-primary">
+            Done
+          </button>
+        </form>
+      ) : (
       <form method="get" action={kind === 'setup' && factor === 'key' ? '/settings#security-keys' : '/settings'} class="form-actions">
         <input type="hidden" name="notice" value={kind === 'setup' ? DONE_NOTICES[factor] : 'codes_regenerated'} />
         <button type="submit" class="button button-primary">
           Done
         </button>
       </form>
+      )}
     </Layout>
   );
 }
@@ -193,7 +210,7 @@ export function freshCodesFile(ctx: Context, email: string, codes: string[]): st
 }
 
 /** The pending setup, re-shown from the database (the same secret on every reload), or a redirect. */
-async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: ActiveSession, failure?: FormFailure): Promise<FastifyReply> {
+async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: ActiveSession, failure?: FormFailure, next?: string): Promise<FastifyReply> {
   const cred = await findTotp(ctx.db, auth.session.userId);
   if (!cred || cred.confirmedAt !== null) return reply.redirect('/settings', 303);
   const secret = ctx.box.decrypt(cred.secretEnc, totpSecretContext(auth.session.userId));
@@ -201,13 +218,15 @@ async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: 
   const qrCodeSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return sendPage(
     reply,
-    <SetupPage csrf={csrf} email={auth.email} issuer={ctx.config.issuer} secret={secret} qrCodeSvg={qrCodeSvg} failure={failure} />,
+    <SetupPage csrf={csrf} email={auth.email} issuer={ctx.config.issuer} secret={secret} qrCodeSvg={qrCodeSvg} failure={failure} next={next} />,
     failure?.status ?? 200,
     failure?.headers ?? {},
   );
 }
 
 export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
+  const nextOf = (request: FastifyRequest) => safeNext((request.query as Record<string, unknown>).next);
+
   app.post('/settings/two-factor/setup', async (request, reply) => {
     const { auth } = await signedInPage(ctx, request, reply);
     try {
@@ -216,18 +235,19 @@ export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max
       if (err instanceof AppError && err.code === 'already_enabled') return reply.redirect('/settings', 303);
       throw err;
     }
-    return reply.redirect('/settings/two-factor/setup', 303);
+    return reply.redirect(withNext('/settings/two-factor/setup', nextOf(request)), 303);
   });
 
   app.get('/settings/two-factor/setup', async (request: FastifyRequest, reply) => {
     const { csrf, auth } = await signedInPage(ctx, request, reply);
-    return showSetup(ctx, reply, csrf, auth);
+    return showSetup(ctx, reply, csrf, auth, undefined, nextOf(request));
   });
 
   app.post('/settings/two-factor/confirm', { config: { rateLimit: authRateLimit } }, async (request, reply) => {
     const form = readForm(request, ['code']);
     const { csrf, auth } = await signedInPage(ctx, request, reply);
-    if (!form.code.trim()) return showSetup(ctx, reply, csrf, auth, fieldFailure('code', emptyCodeMessage('totp')));
+    const next = nextOf(request);
+    if (!form.code.trim()) return showSetup(ctx, reply, csrf, auth, fieldFailure('code', emptyCodeMessage('totp')), next);
     let codes: string[];
     // Security keys already on: the app joins them, and the codes issued now replace the old set.
     const keysBefore = (await twoFactorStatus(ctx.db, auth.session.userId)).securityKeys > 0;
@@ -235,7 +255,7 @@ export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max
       codes = await confirmTotpSetup(ctx, auth.session, form.code, requestMeta(request));
     } catch (err) {
       if (err instanceof AppError && (err.code === 'already_enabled' || err.code === 'no_pending_setup')) return reply.redirect('/settings', 303);
-      return showSetup(ctx, reply, csrf, auth, formFailure(err));
+      return showSetup(ctx, reply, csrf, auth, formFailure(err), next);
     }
     return sendPage(
       reply,
@@ -247,6 +267,7 @@ export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max
         kind="setup"
         factor={keysBefore ? 'app-added' : 'app'}
         hashed={ctx.config.recoveryCodes === 'hashed'}
+        next={next}
       />,
     );
   });
