@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import type { Context } from '../service/context.js';
 import { AppError } from '../service/errors.js';
 import { apiPlugin } from './api/index.js';
+import { returnFormActionSources } from './authz/csp.js';
 import { authzPlugin } from './authz/index.js';
 import { authGuard } from './auth.js';
 import { refuseNulBytes } from './bad-input.js';
@@ -70,7 +71,7 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
         imgSrc: ["'self'", 'data:'],
         fontSrc: ["'self'"],
         connectSrc: ["'self'"],
-        formAction: ["'self'"],
+        formAction: ["'self'", ...returnFormActionSources(ctx.config)],
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
         objectSrc: ["'none'"],

@@ -29,7 +29,9 @@ export function loginUrl(ctx: Context, original: URL): string {
 function answer(ctx: Context, flavour: Flavour, request: FastifyRequest, reply: FastifyReply, parsed: Extract<Parsed, { ok: true }>['value'], decision: Decision, who: { email: string; groups: string[] } | null) {
   if (decision.result === 'allow') {
     // Only the values of this decision: a proxy copies these to the upstream, never the client's.
-    if (who) reply.header('remote-user', who.email).header('remote-email', who.email).header('remote-groups', who.groups.join(','));
+    // Empty (not absent) for nobody: some proxies (Caddy 2.6's copy_headers) otherwise pass on a
+    // placeholder, or leave the client's own header in place.
+    reply.header('remote-user', who?.email ?? '').header('remote-email', who?.email ?? '').header('remote-groups', who ? who.groups.join(',') : '');
     return reply.code(200).send();
   }
   if (decision.result === 'forbidden') {
