@@ -4,7 +4,7 @@
  * twofold.test mapped to 127.0.0.1, so the session cookie really is shared across subdomains.
  */
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -16,7 +16,7 @@ import { freePort } from '../helpers/ports.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { hasCommand, requireTool } from '../helpers/tools.js';
 import { API, oathtool, PASSWORD } from '../helpers/totp.js';
-import { startCaddy, startNginx, startUpstream, type Proxy, type Upstream } from './proxies.js';
+import { caddyConfig, nginxConfig, startCaddy, startNginx, startUpstream, type Proxy, type Upstream } from './proxies.js';
 
 const RULES = `
 default_policy: deny
@@ -254,5 +254,35 @@ describe('forward auth behind real nginx and caddy', () => {
       assert.ok(r.location?.startsWith(`${publicUrl}/login?rd=`), `${p.name}: ${r.location}`);
       assert.ok(!r.body.includes('mallory'), p.name);
     }
+  });
+});
+
+describe('the README configurations are the tested ones', () => {
+  const readme = readFileSync(join(import.meta.dirname, '../../README.md'), 'utf8');
+  const block = (lang: string) => {
+    const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(readme);
+    assert.ok(m, `README has a ${lang} block`);
+    return m[1]!;
+  };
+  /** Directive lines that carry the protocol, with the README's addresses made the test's. */
+  const directives = (text: string, pattern: RegExp) =>
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => pattern.test(l))
+      .map((l) => l.replace(/\s+#.*$/, '').replace('http://127.0.0.1:3000', 'TWOFOLD').replace('127.0.0.1:3000', 'TWOFOLD').replace('http://127.0.0.1:8080', 'APP').replace('127.0.0.1:8080', 'APP'));
+
+  test('nginx: every auth_request, header and redirect directive of the README is in the tested configuration', () => {
+    const wanted = directives(block('nginx'), /^(internal|auth_request|error_page|proxy_set_header|proxy_pass|proxy_pass_request_body|location)/);
+    const tested = nginxConfig('/tmp/x', 1, 'TWOFOLD', 'APP');
+    assert.ok(wanted.length >= 15, wanted.join('\n'));
+    for (const line of wanted) assert.ok(tested.includes(line), `README line not in the tested nginx configuration: ${line}`);
+  });
+
+  test('caddy: the README route is the tested one', () => {
+    const wanted = directives(block('caddyfile'), /^(route|request_header|forward_auth|uri|copy_headers|reverse_proxy)/);
+    const tested = caddyConfig(1, 'http://TWOFOLD', 'http://APP');
+    assert.ok(wanted.length >= 7, wanted.join('\n'));
+    for (const line of wanted) assert.ok(tested.includes(line), `README line not in the tested Caddyfile: ${line}`);
   });
 });
