@@ -3,12 +3,14 @@ import type { Store } from './db.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_session_amr.js';
 import * as m007 from './migrations/007_groups.js';
+import * as m008 from './migrations/008_passkeys.js';
 
 /** Migrations are listed here, not read from disk, so they ship inside the code that needs them. */
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_session_amr': m002,
   '007_groups': m007,
+  '008_passkeys': m008,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

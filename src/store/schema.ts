@@ -83,6 +83,10 @@ export interface SecurityKeysTable {
   name: string;
   created_at: number;
   last_used_at: number | null;
+  /** 'security_key' (a second factor only) or 'passkey' (discoverable, user-verifying: signs in alone). */
+  kind: Generated<string>;
+  /** The authenticator model's AAGUID, when it reported one. */
+  aaguid: string | null;
 }
 
 export interface SecondFactorAttemptsTable {
@@ -99,6 +103,15 @@ export interface ChallengesTable {
   user_id: string;
   purpose: string;
   challenge: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface PasskeyChallengesTable {
+  /** base64url challenge as sent to the browser. */
+  challenge: string;
+  /** SHA-256 (base64url) of the ceremony cookie of the browser that asked. */
+  binding: string;
   created_at: number;
   expires_at: number;
 }
@@ -120,6 +133,7 @@ export interface Database {
   security_keys: SecurityKeysTable;
   second_factor_attempts: SecondFactorAttemptsTable;
   challenges: ChallengesTable;
+  passkey_challenges: PasskeyChallengesTable;
   user_groups: UserGroupsTable;
 }
 

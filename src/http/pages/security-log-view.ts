@@ -22,6 +22,10 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   security_key_removed: 'Security key removed',
   security_key_failed: 'Security key not accepted',
   security_key_possibly_cloned: 'Security key may have been copied',
+  security_key_renamed: 'Security key renamed',
+  passkey_added: 'Passkey added',
+  passkey_removed: 'Passkey removed',
+  passkey_renamed: 'Passkey renamed',
   device_trusted: 'Device trusted for 30 days',
   device_revoked: 'Trusted device revoked',
   trusted_devices_revoked: 'All trusted devices revoked',
@@ -38,6 +42,7 @@ const LOGIN_METHODS: Record<string, string> = {
   security_key: 'with security key',
   recovery_code: 'with a recovery code',
   trusted_device: 'on a trusted device',
+  passkey: 'with a passkey',
 };
 
 const FAIL_REASONS: Record<string, string> = {
@@ -57,7 +62,7 @@ export function describeEvent(e: Pick<SecurityEvent, 'type' | 'detail'>): string
   const label = (EVENT_LABELS as Record<string, string | undefined>)[e.type] ?? words(e.type);
   const method = e.detail?.method;
   if (e.type === 'login' && typeof method === 'string' && LOGIN_METHODS[method]) return `${label} ${LOGIN_METHODS[method]}`;
-  const keyName = e.type.startsWith('security_key_') ? (e.detail?.key ?? e.detail?.name) : undefined;
+  const keyName = e.type.startsWith('security_key_') || e.type.startsWith('passkey_') ? (e.detail?.key ?? e.detail?.name) : undefined;
   if (typeof keyName === 'string' && keyName) return `${label}: “${keyName}”`;
   const reason = e.detail?.reason;
   if (e.type === 'login_failed' && typeof reason === 'string' && FAIL_REASONS[reason]) return `${label}: ${FAIL_REASONS[reason]}`;
