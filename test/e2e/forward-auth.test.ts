@@ -11,6 +11,7 @@ import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumAvailable, newContext, newPage } from '../browser/harness.js';
+import { manualClock } from '../../src/core/clock.js';
 import { tempDir } from '../helpers/cli.js';
 import { freePort } from '../helpers/ports.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -25,6 +26,9 @@ rules:
     policy: bypass
   - domain: secure.twofold.test
     policy: two_factor
+  - domain: fresh.twofold.test
+    policy: one_factor
+    fresh: 5m
   - domain: "*.twofold.test"
     policy: one_factor
 `;
@@ -78,6 +82,7 @@ describe('forward auth behind real nginx and caddy', () => {
   let caddy: Proxy | undefined;
   let browser: Browser | undefined;
   let publicUrl = '';
+  const clock = manualClock(Date.now());
 
   before(async () => {
     const port = await freePort();
@@ -86,6 +91,8 @@ describe('forward auth behind real nginx and caddy', () => {
     writeFileSync(rules, RULES);
     server = await startTestServer('sqlite', {
       port,
+      // Step-up freshness is tested by moving this clock, never by sleeping; codes follow it.
+      clock,
       env: { PUBLIC_URL: publicUrl, TWOFOLD_COOKIE_DOMAIN: 'twofold.test', TWOFOLD_ACCESS_RULES: rules },
     });
     upstream = await startUpstream();
@@ -216,11 +223,35 @@ describe('forward auth behind real nginx and caddy', () => {
       await page.getByRole('button', { name: 'Setup two-factor authentication' }).click();
       const secret = ((await page.locator('#totp-secret').textContent()) ?? '').replace(/\s+/g, '');
       assert.match(secret, /^[A-Z2-7]{32}$/);
-      await page.getByLabel('Verification code').fill(oathtool(secret));
+      await page.getByLabel('Verification code').fill(oathtool(secret, clock.now()));
       await page.getByRole('button', { name: 'Verify' }).click();
       await page.getByRole('button', { name: 'Done' }).click();
       await page.waitForURL(secure);
       assert.equal((await seenBy(page)).remoteUser, 'stepup@twofold.test');
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('step-up through caddy: fresh sends a person whose login is too old to confirm it is them, then back', async (t) => {
+    const c = await proxy(t, 'caddy');
+    const b = c ? await openBrowser(t) : null;
+    if (!c || !b) return;
+    await signup('fresh@twofold.test');
+    const context = await newContext(b);
+    const page = await newPage(context);
+    try {
+      const target = `http://fresh.twofold.test:${c.port}/vault`;
+      await page.goto(target);
+      await logIn(page, 'fresh@twofold.test');
+      await page.waitForURL(target);
+      clock.advance(6 * 60_000);
+      await page.goto(`http://fresh.twofold.test:${c.port}/vault?again=1`);
+      await page.getByRole('heading', { name: 'Confirm it’s you' }).waitFor();
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await page.waitForURL(`http://fresh.twofold.test:${c.port}/vault?again=1`);
+      assert.equal((await seenBy(page)).remoteUser, 'fresh@twofold.test');
     } finally {
       await context.close();
     }
