@@ -173,6 +173,15 @@ for (const { kind, skip } of databaseKinds()) {
       assertAllowed(await forwardAuth(c, 'https://fresh.example.test/'), 'dan@example.test', '');
     });
 
+    test('an address beyond ASCII is sent percent-encoded, never breaking the answer', async () => {
+      const c = server.client();
+      const r = await c.post(`${API}/signup`, { email: 'jörg.名前@example.test', password: PASSWORD });
+      assert.equal(r.status, 201, r.text);
+      const encoded = `j${encodeURIComponent('ö')}rg.${encodeURIComponent('名前')}@example.test`;
+      assertAllowed(await forwardAuth(c, 'https://app.example.test/'), encoded, '');
+      assertAllowed(await authRequest(c, 'https://app.example.test/'), encoded, '');
+    });
+
     test('a foreign Origin on a non-GET subrequest is decided, not refused as cross-site', async () => {
       const c = server.client();
       assert.equal((await c.post(`${API}/signup`, { email: 'eve@example.test', password: PASSWORD })).status, 201);

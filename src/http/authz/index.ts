@@ -16,6 +16,14 @@ declare module 'fastify' {
 
 type Flavour = 'forward-auth' | 'auth-request';
 
+/**
+ * A header value carries bytes, not text: an address with characters beyond ASCII (which signup
+ * accepts) is sent percent-encoded as UTF-8, as in a URL, so that no address can break the answer.
+ */
+export function headerValue(text: string): string {
+  return /^[\x20-\x7e]*$/.test(text) ? text : text.replace(/[^\x20-\x7e]+/g, (m) => encodeURIComponent(m));
+}
+
 /** The request wants an answer it can read, not a redirect: a fetch/XHR or an API client. */
 function wantsJson(request: FastifyRequest): boolean {
   const accept = request.headers.accept ?? '';
@@ -31,7 +39,8 @@ function answer(ctx: Context, flavour: Flavour, request: FastifyRequest, reply: 
     // Only the values of this decision: a proxy copies these to the upstream, never the client's.
     // Empty (not absent) for nobody: some proxies (Caddy 2.6's copy_headers) otherwise pass on a
     // placeholder, or leave the client's own header in place.
-    reply.header('remote-user', who?.email ?? '').header('remote-email', who?.email ?? '').header('remote-groups', who ? who.groups.join(',') : '');
+    const email = headerValue(who?.email ?? '');
+    reply.header('remote-user', email).header('remote-email', email).header('remote-groups', who ? who.groups.join(',') : '');
     return reply.code(200).send();
   }
   if (decision.result === 'forbidden') {
