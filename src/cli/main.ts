@@ -27,11 +27,13 @@ Commands:
                               add or remove groups (each option may repeat)
                               and print the account's groups, one per line
   backup <file>               copy a live SQLite database to <file>
+  mail test --to E            send a test message through the outbox now
+  mail status                 count queued, sent and failed messages
 
 Configuration comes from the environment (and .env); see README.md.
 `;
 
-const COMMANDS = new Set(['serve', 'migrate', 'users', 'backup']);
+const COMMANDS = new Set(['serve', 'migrate', 'users', 'backup', 'mail']);
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`twofold: ${message}\n`);
@@ -133,6 +135,31 @@ async function main(argv: string[]): Promise<void> {
         return;
       }
       return fail(`unknown users command "${sub ?? ''}"; see twofold --help`, 2);
+    }
+    case 'mail': {
+      const [sub, ...args] = rest;
+      const { mailStatus, sendTestMail } = await import('../service/mail/delivery.js');
+      if (sub === 'test') {
+        const { values } = parseArgs({ args, options: { to: { type: 'string' } }, strict: true });
+        if (!values.to || !/^[^\s@]+@[^\s@]+$/.test(values.to)) fail('mail test needs --to E (an email address)');
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const r = await sendTestMail(ctx, values.to!);
+          if (r.state === 'sent') process.stdout.write(`sent a test message to ${values.to} via ${r.via}\n`);
+          else fail(`not sent via ${r.via}: ${r.error ?? 'unknown error'}; it stays queued and the service will retry it`);
+        });
+        return;
+      }
+      if (sub === 'status') {
+        if (args.length) fail('mail status takes no arguments');
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const s = await mailStatus(ctx);
+          process.stdout.write(`queued\t${s.queued}\nsent\t${s.sent}\nfailed\t${s.failed}\nvia\t${s.via}\n`);
+        });
+        return;
+      }
+      return fail(`unknown mail command "${sub ?? ''}"; see twofold --help`, 2);
     }
     case 'backup': {
       const file = rest[0];

@@ -41,6 +41,7 @@ export const LoginAnswer = Type.Union([
 export const Me = Type.Object({
   id: Type.String(),
   email: Type.String(),
+  emailVerified: Type.Boolean({ description: 'the address was confirmed with a link (SPEC §7)' }),
   twoFactor: Type.Object({
     enabled: Type.Boolean(),
     methods: Type.Array(Method),

@@ -8,6 +8,7 @@ import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import { Credentials, errors, LoginAnswer, Me, NewAccount, UserRef, type App } from '../schemas.js';
 import { PENDING_LOGIN_MS } from '../../core/session.js';
+import { isEmailVerified } from '../../store/users.js';
 
 export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
   const names = cookieNames(ctx.config);
@@ -81,6 +82,7 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
       return {
         id: session.userId,
         email,
+        emailVerified: await isEmailVerified(ctx.db, session.userId),
         twoFactor: { enabled: isTwoFactorEnabled(status), methods: methodsOf(status), recoveryCodesRemaining: status.recoveryCodesRemaining },
         groups,
       };

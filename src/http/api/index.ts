@@ -2,6 +2,7 @@ import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
 import type { App } from '../schemas.js';
 import { accountRoutes } from './accounts.js';
+import { mailRoutes } from './mail.js';
 import { passkeyRoutes } from './passkeys.js';
 import { securityKeyRoutes } from './security-keys.js';
 import { securityLogRoutes } from './security-log.js';
@@ -33,6 +34,7 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
   securityLogRoutes(app, ctx);
   twoFactorRoutes(app, ctx, authRateLimit);
   securityKeyRoutes(app, ctx, authRateLimit);
+  mailRoutes(app, ctx, authRateLimit);
   passkeyRoutes(app, ctx, authRateLimit);
 
   // Answers here can carry secrets and codes; no cache may keep them.

@@ -32,6 +32,15 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   reauthenticated: 'Identity confirmed',
   password_changed: 'Password changed',
   admin_two_factor_reset: 'Two-factor authentication reset by the operator',
+  email_verification_sent: 'Email confirmation link sent',
+  email_verified: 'Email address confirmed',
+  email_change_requested: 'Email change asked for',
+  email_changed: 'Email address changed',
+  password_reset_requested: 'Password reset link sent',
+  password_reset: 'Password reset',
+  password_reset_refused: 'Password reset refused',
+  password_reset_required: 'Login refused until the password is reset',
+  account_secured: 'Account secured ("This wasn\u2019t me")',
   groups_changed: 'Groups changed',
 };
 
