@@ -5,18 +5,20 @@ export interface CookieNames {
   session: string;
   device: string;
   csrf: string;
+  /** Device recognition: this browser has signed in to an account before (SPEC §3 password limit). */
+  known: string;
 }
 
 /**
  * Under https the `__Host-` prefix pins cookies to this exact host, path / and Secure. With
  * TWOFOLD_COOKIE_DOMAIN the session cookie is shared with the subdomains (single sign-on for the
- * protected applications); `__Host-` forbids a Domain, so it is `__Secure-` instead. The device and
- * CSRF cookies stay on this host.
+ * protected applications); `__Host-` forbids a Domain, so it is `__Secure-` instead. The device,
+ * known-browser and CSRF cookies stay on this host.
  */
 export function cookieNames(config: Config): CookieNames {
   const p = config.secureCookies ? '__Host-' : '';
   const session = config.cookieDomain ? `${config.secureCookies ? '__Secure-' : ''}twofold_session` : `${p}twofold_session`;
-  return { session, device: `${p}twofold_device`, csrf: `${p}twofold_csrf` };
+  return { session, device: `${p}twofold_device`, csrf: `${p}twofold_csrf`, known: `${p}twofold_known` };
 }
 
 function baseOptions(config: Config, name: string) {

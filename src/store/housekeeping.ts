@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { SessionPolicy } from '../core/session.js';
 import type { Database } from './schema.js';
+import { deleteStalePasswordAttempts } from './password-attempts.js';
 
 /**
  * Removes rows that can no longer be used. Correctness never depends on this (every read checks
@@ -20,4 +21,5 @@ export async function deleteExpiredRows(db: Kysely<Database>, now: number, polic
   await db.deleteFrom('challenges').where('expires_at', '<', now).execute();
   await db.deleteFrom('passkey_challenges').where('expires_at', '<', now).execute();
   await db.deleteFrom('trusted_devices').where('expires_at', '<', now).execute();
+  await deleteStalePasswordAttempts(db, now - 24 * 3_600_000);
 }
