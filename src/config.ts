@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { parseDuration } from './core/duration.js';
 
 export type SignupMode = 'open' | 'closed';
@@ -34,6 +35,10 @@ export interface Config {
   accessRulesPath: string | undefined;
   /** TWOFOLD_COOKIE_DOMAIN, lower-case without dots at the ends: the session cookie's Domain. */
   cookieDomain: string | undefined;
+  /** How many password hashes may run at once (TWOFOLD_HASH_CONCURRENCY; default cores − 1). */
+  hashConcurrency: number;
+  /** TWOFOLD_METRICS_PORT: Prometheus metrics on their own port; undefined: off. */
+  metricsPort: number | undefined;
   /** SPEC §7 mail: SMTP URL, or unset for .eml files in mailDir. */
   smtpUrl: string | undefined;
   /** The From header: the issuer name as the sender name. */
@@ -203,6 +208,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: env.LOG_LEVEL || 'info',
     accessRulesPath: env.TWOFOLD_ACCESS_RULES ? resolve(cwd, env.TWOFOLD_ACCESS_RULES) : undefined,
     cookieDomain: cookieDomain(env.TWOFOLD_COOKIE_DOMAIN, publicUrl),
+    hashConcurrency: integer('TWOFOLD_HASH_CONCURRENCY', env.TWOFOLD_HASH_CONCURRENCY, Math.max(1, availableParallelism() - 1), 1, 1024),
+    metricsPort: env.TWOFOLD_METRICS_PORT ? integer('TWOFOLD_METRICS_PORT', env.TWOFOLD_METRICS_PORT, 0, 1, 65535) : undefined,
     ...mailConfig(env, publicUrl, issuer),
   };
 }

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
+import { affected, all, arg, first, prepare } from './prepared.js';
 import type { Database } from './schema.js';
 
 export interface SessionWithUser {
@@ -10,30 +11,29 @@ export interface SessionWithUser {
   groups?: string[];
 }
 
+const insertRow = prepare<
+  [id: string, userId: string, createdAt: number, lastSeenAt: number, pending: number, authenticatedAt: number | null, ip: string | null, userAgent: string | null, amr: string],
+  unknown
+>((db) =>
+  db.insertInto('sessions').values({
+    id: arg(0),
+    user_id: arg(1),
+    created_at: arg(2),
+    last_seen_at: arg(3),
+    pending: arg(4),
+    authenticated_at: arg(5),
+    ip: arg(6),
+    user_agent: arg(7),
+    amr: arg(8),
+  }),
+);
+
 export async function insertSession(db: Kysely<Database>, s: Session): Promise<void> {
-  await db
-    .insertInto('sessions')
-    .values({
-      id: s.id,
-      user_id: s.userId,
-      created_at: s.createdAt,
-      last_seen_at: s.lastSeenAt,
-      pending: s.pending ? 1 : 0,
-      authenticated_at: s.authenticatedAt,
-      ip: s.ip,
-      user_agent: s.userAgent,
-      amr: serializeAmr(s.amr),
-    })
-    .execute();
+  await affected(db, insertRow(db, s.id, s.userId, s.createdAt, s.lastSeenAt, s.pending ? 1 : 0, s.authenticatedAt, s.ip, s.userAgent, serializeAmr(s.amr)));
 }
 
-/**
- * The hot path: one primary-key lookup joined to the user's email. With `groups`, the same query
- * also left-joins the account's group rows (by the user_groups primary key), one row per group, so
- * a forward-auth decision stays one query and sees group changes at the next request.
- */
-export async function findSession(db: Kysely<Database>, id: string, opts: { groups?: boolean } = {}): Promise<SessionWithUser | null> {
-  const rows = await db
+const selectSession = prepare<[id: string], SessionRow>((db) =>
+  db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select([
@@ -48,14 +48,63 @@ export async function findSession(db: Kysely<Database>, id: string, opts: { grou
       'sessions.amr',
       'users.email',
     ])
-    .where('sessions.id', '=', id)
-    .$if(opts.groups === true, (q) => q.leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id').select('user_groups.name as group_name'))
-    .execute();
-  const r = rows[0];
+    .where('sessions.id', '=', arg<string>(0)),
+);
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  pending: number;
+  authenticated_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  amr: string;
+  email: string;
+}
+
+/**
+ * The forward-auth decision's one query: the same session lookup, left-joined to the account's
+ * group rows (by the user_groups primary key), one row per group, so group changes apply at the
+ * next request.
+ */
+const selectSessionWithGroups = prepare<[id: string], SessionRow & { group_name: string | null }>((db) =>
+  db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id')
+    .select([
+      'sessions.id',
+      'sessions.user_id',
+      'sessions.created_at',
+      'sessions.last_seen_at',
+      'sessions.pending',
+      'sessions.authenticated_at',
+      'sessions.ip',
+      'sessions.user_agent',
+      'sessions.amr',
+      'users.email',
+      'user_groups.name as group_name',
+    ])
+    .where('sessions.id', '=', arg<string>(0)),
+);
+
+/** The hot path: one primary-key lookup joined to the user's email, prepared once. With `groups`, the account's groups in the same query. */
+export async function findSession(db: Kysely<Database>, id: string, opts: { groups?: boolean } = {}): Promise<SessionWithUser | null> {
+  let groups: string[] | undefined;
+  let r: SessionRow | undefined;
+  if (opts.groups) {
+    const rows = await all(db, selectSessionWithGroups(db, id));
+    r = rows[0];
+    groups = rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort();
+  } else {
+    r = await first(db, selectSession(db, id));
+  }
   if (!r) return null;
   return {
     email: r.email,
-    ...(opts.groups ? { groups: rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort() } : {}),
+    ...(groups ? { groups } : {}),
     session: {
       id: r.id,
       userId: r.user_id,
@@ -70,8 +119,12 @@ export async function findSession(db: Kysely<Database>, id: string, opts: { grou
   };
 }
 
+const updateLastSeen = prepare<[id: string, now: number], unknown>((db) =>
+  db.updateTable('sessions').set({ last_seen_at: arg(1) }).where('id', '=', arg<string>(0)),
+);
+
 export async function touchSession(db: Kysely<Database>, id: string, now: number): Promise<void> {
-  await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).execute();
+  await affected(db, updateLastSeen(db, id, now));
 }
 
 /** A full authentication inside a live session (re-authentication): fresh now, with what it proved. */
@@ -84,10 +137,11 @@ export async function setSessionAmr(db: Kysely<Database>, id: string, amr: reado
   await db.updateTable('sessions').set({ amr: serializeAmr(amr) }).where('id', '=', id).execute();
 }
 
+const deleteById = prepare<[id: string], unknown>((db) => db.deleteFrom('sessions').where('id', '=', arg<string>(0)));
+
 /** Returns whether a row was deleted, so a consumer of a pending login knows it won the race. */
 export async function deleteSession(db: Kysely<Database>, id: string): Promise<boolean> {
-  const r = await db.deleteFrom('sessions').where('id', '=', id).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  return (await affected(db, deleteById(db, id))) > 0;
 }
 
 export async function deleteUserSessions(db: Kysely<Database>, userId: string, exceptId?: string): Promise<void> {

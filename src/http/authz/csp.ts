@@ -6,7 +6,7 @@ import type { Config } from '../../config.js';
  * may send forms on to exactly where `rd` is honoured — PUBLIC_URL's host name (any port) and, with
  * TWOFOLD_COOKIE_DOMAIN, the domain and its subdomains — and nowhere else.
  */
-export function returnFormActionSources(config: Config): string[] {
+export function returnFormActionSources(config: Pick<Config, 'publicUrl' | 'accessRulesPath' | 'cookieDomain'>): string[] {
   // Without rules nothing is protected (default deny), so no page ever leads anywhere else.
   if (!config.accessRulesPath && !config.cookieDomain) return [];
   const hosts = [config.publicUrl.hostname.toLowerCase()];
