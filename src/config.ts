@@ -40,6 +40,10 @@ export interface Config {
   requireTwoFactor: RequireTwoFactorRule;
   /** TWOFOLD_REQUIRE_2FA_GRACE; 0 means none. */
   requireTwoFactorGraceMs: number;
+  /** TWOFOLD_ACCESS_RULES: the forward-auth rules file, read at start and on SIGHUP. */
+  accessRulesPath: string | undefined;
+  /** TWOFOLD_COOKIE_DOMAIN, lower-case without dots at the ends: the session cookie's Domain. */
+  cookieDomain: string | undefined;
   /** How many password hashes may run at once (TWOFOLD_HASH_CONCURRENCY; default cores − 1). */
   hashConcurrency: number;
   /** TWOFOLD_METRICS_PORT: Prometheus metrics on their own port; undefined: off. */
@@ -188,6 +192,26 @@ export function loadDotEnv(cwd = process.cwd()): void {
   if (existsSync(file)) process.loadEnvFile(file);
 }
 
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+const DOMAIN_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
+
+/**
+ * The session cookie is shared with every subdomain of this domain. The browser only accepts a
+ * Domain that PUBLIC_URL's host is under, and never one for an IP address.
+ */
+function cookieDomain(value: string | undefined, publicUrl: URL): string | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const domain = value.trim().toLowerCase().replace(/^\./, '');
+  if (!DOMAIN_NAME.test(domain) || /^[0-9.]+$/.test(domain)) {
+    throw new ConfigError(`TWOFOLD_COOKIE_DOMAIN must be a domain name such as example.com; got "${value}"`);
+  }
+  const host = publicUrl.hostname.toLowerCase();
+  if (host !== domain && !host.endsWith(`.${domain}`)) {
+    throw new ConfigError(`TWOFOLD_COOKIE_DOMAIN "${domain}" must be PUBLIC_URL's host (${host}) or a domain it is under, or browsers refuse the cookie`);
+  }
+  return domain;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const port = integer('PORT', env.PORT, 3000, 0, 65535);
   const databaseUrl = env.DATABASE_URL || DEFAULT_DATABASE_URL;
@@ -229,6 +253,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel: env.LOG_LEVEL || 'info',
     requireTwoFactor: requireTwoFactorRule(env.TWOFOLD_REQUIRE_2FA),
     requireTwoFactorGraceMs: duration('TWOFOLD_REQUIRE_2FA_GRACE', env.TWOFOLD_REQUIRE_2FA_GRACE, '7d', { allowZero: true }),
+    accessRulesPath: env.TWOFOLD_ACCESS_RULES ? resolve(cwd, env.TWOFOLD_ACCESS_RULES) : undefined,
+    cookieDomain: cookieDomain(env.TWOFOLD_COOKIE_DOMAIN, publicUrl),
     hashConcurrency: integer('TWOFOLD_HASH_CONCURRENCY', env.TWOFOLD_HASH_CONCURRENCY, Math.max(1, availableParallelism() - 1), 1, 1024),
     metricsPort: env.TWOFOLD_METRICS_PORT ? integer('TWOFOLD_METRICS_PORT', env.TWOFOLD_METRICS_PORT, 0, 1, 65535) : undefined,
     ...mailConfig(env, publicUrl, issuer),

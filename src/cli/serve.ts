@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import { buildServer } from '../http/server.js';
+import { reloadAccessRules } from '../service/authz.js';
 import { buildContext } from '../service/build-context.js';
 import { openStore } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
@@ -63,6 +64,12 @@ export async function serve(config: Config): Promise<void> {
         },
       );
   };
+  // SIGHUP re-reads TWOFOLD_ACCESS_RULES; a bad file keeps the rules in force and says why.
+  process.on('SIGHUP', () => {
+    const r = reloadAccessRules(ctx);
+    if (r.ok) app.log.info({ rules: r.rules }, 'access rules reloaded');
+    else app.log.error({ reason: r.reason }, 'access rules not reloaded; the previous rules stay in force');
+  });
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));
 

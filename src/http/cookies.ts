@@ -9,22 +9,29 @@ export interface CookieNames {
   known: string;
 }
 
-/** Under https the `__Host-` prefix pins cookies to this exact host, path / and Secure. */
+/**
+ * Under https the `__Host-` prefix pins cookies to this exact host, path / and Secure. With
+ * TWOFOLD_COOKIE_DOMAIN the session cookie is shared with the subdomains (single sign-on for the
+ * protected applications); `__Host-` forbids a Domain, so it is `__Secure-` instead. The device,
+ * known-browser and CSRF cookies stay on this host.
+ */
 export function cookieNames(config: Config): CookieNames {
   const p = config.secureCookies ? '__Host-' : '';
-  return { session: `${p}twofold_session`, device: `${p}twofold_device`, csrf: `${p}twofold_csrf`, known: `${p}twofold_known` };
+  const session = config.cookieDomain ? `${config.secureCookies ? '__Secure-' : ''}twofold_session` : `${p}twofold_session`;
+  return { session, device: `${p}twofold_device`, csrf: `${p}twofold_csrf`, known: `${p}twofold_known` };
 }
 
-function baseOptions(config: Config) {
-  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies };
+function baseOptions(config: Config, name: string) {
+  const shared = config.cookieDomain !== undefined && name === cookieNames(config).session;
+  return { path: '/', httpOnly: true, sameSite: 'lax' as const, secure: config.secureCookies, ...(shared ? { domain: config.cookieDomain } : {}) };
 }
 
 export function setCookie(reply: FastifyReply, config: Config, name: string, value: string, maxAgeMs: number): void {
-  reply.setCookie(name, value, { ...baseOptions(config), maxAge: Math.floor(maxAgeMs / 1000) });
+  reply.setCookie(name, value, { ...baseOptions(config, name), maxAge: Math.floor(maxAgeMs / 1000) });
 }
 
 export function clearCookie(reply: FastifyReply, config: Config, name: string): void {
-  reply.clearCookie(name, baseOptions(config));
+  reply.clearCookie(name, baseOptions(config, name));
 }
 
 export function readCookie(request: FastifyRequest, name: string): string | undefined {

@@ -11,6 +11,8 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
 export function originGuard(publicOrigin: string) {
   return async function checkOrigin(request: FastifyRequest): Promise<void> {
     if (SAFE.has(request.method)) return;
+    // Forward-auth endpoints are asked with the protected request's own method and Origin.
+    if (request.routeOptions.config?.originCheck === false) return;
     const origin = request.headers.origin;
     if (origin !== undefined && origin !== publicOrigin) {
       throw new AppError(403, 'cross_origin_request', 'This request came from another site and was refused.');

@@ -1,12 +1,13 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
+import { returnFormActionSources } from './authz/csp.js';
 
 /**
  * The security headers of every answer, computed once at start from the configuration and set in
  * one hook. They are exactly what @fastify/helmet set with our options (pages, API, assets and
  * errors all get the same ones), without helmet re-building its CSP string on every request.
  */
-export function securityHeaders(config: Pick<Config, 'secureCookies'>): Readonly<Record<string, string>> {
+export function securityHeaders(config: Pick<Config, 'secureCookies' | 'publicUrl' | 'accessRulesPath' | 'cookieDomain'>): Readonly<Record<string, string>> {
   const csp = [
     "default-src 'none'",
     "script-src 'self'",
@@ -14,7 +15,8 @@ export function securityHeaders(config: Pick<Config, 'secureCookies'>): Readonly
     "img-src 'self' data:",
     "font-src 'self'",
     "connect-src 'self'",
-    "form-action 'self'",
+    // Forward auth: forms may lead on (by redirect) to where rd is honoured (authz/csp.ts).
+    ["form-action 'self'", ...returnFormActionSources(config)].join(' '),
     "frame-ancestors 'none'",
     "base-uri 'none'",
     "object-src 'none'",
@@ -38,7 +40,7 @@ export function securityHeaders(config: Pick<Config, 'secureCookies'>): Readonly
   });
 }
 
-export function securityHeadersHook(config: Pick<Config, 'secureCookies'>) {
+export function securityHeadersHook(config: Pick<Config, 'secureCookies' | 'publicUrl' | 'accessRulesPath' | 'cookieDomain'>) {
   const headers = securityHeaders(config);
   return function setSecurityHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
     reply.headers(headers);

@@ -10,6 +10,7 @@ import type { Context } from '../service/context.js';
 import { fastifyTrustProxy } from '../core/trust-proxy.js';
 import { AppError } from '../service/errors.js';
 import { apiPlugin } from './api/index.js';
+import { authzPlugin } from './authz/index.js';
 import { authGuard } from './auth.js';
 import { refuseNulBytes } from './bad-input.js';
 import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
@@ -181,6 +182,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   });
 
   await app.register(apiPlugin, { prefix: '/api/v1', ctx });
+
+  await app.register(authzPlugin, { ctx });
 
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

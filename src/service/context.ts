@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
+import type { AccessRules } from '../core/access-rules.js';
 import type { Clock } from '../core/clock.js';
 import type { RandomSource } from '../core/random.js';
 import type { SecretBox } from '../core/secret-box.js';
@@ -18,6 +19,8 @@ export interface Context {
   policy: SessionPolicy;
   /** Burns the time of a password check for an email that has no account. */
   decoyVerify: (password: string) => Promise<false>;
+  /** Forward-auth rules, compiled at start; `current` is swapped whole by a reload (SIGHUP). */
+  accessRules: { current: AccessRules };
 }
 
 /** Who is asking, for the security log. */

@@ -8,15 +8,17 @@ import { reauthenticationRequired } from './errors.js';
 export interface ActiveSession {
   session: Session;
   email: string;
+  /** Present when resolved with `{ groups: true }`. */
+  groups?: string[];
 }
 
 /**
  * Turns a cookie token into a live session, or null. One indexed read; a write only when the
  * session expired (deleted) or lastSeenAt is older than the policy's touch interval.
  */
-export async function resolveSession(ctx: Context, token: string | undefined): Promise<ActiveSession | null> {
+export async function resolveSession(ctx: Context, token: string | undefined, opts: { groups?: boolean } = {}): Promise<ActiveSession | null> {
   if (!token || !isTokenShaped(token)) return null;
-  const found = await findSession(ctx.db, hashToken(token));
+  const found = await findSession(ctx.db, hashToken(token), opts);
   if (!found) return null;
   const now = ctx.clock.now();
   if (isSessionExpired(found.session, ctx.policy, now)) {

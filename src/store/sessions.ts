@@ -1,12 +1,14 @@
 import type { Kysely } from 'kysely';
 import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
-import { affected, arg, first, prepare } from './prepared.js';
+import { affected, all, arg, first, prepare } from './prepared.js';
 import type { Database } from './schema.js';
 
 export interface SessionWithUser {
   session: Session;
   email: string;
+  /** The account's groups, sorted; only when asked for (the forward-auth decision). */
+  groups?: string[];
 }
 
 const insertRow = prepare<
@@ -78,15 +80,51 @@ interface SessionRow {
 }
 
 /**
- * The hot path: one primary-key lookup joined to the user's email, prepared once. A session stamped
- * with an older credential generation than the account's is not found: that is how "end every
- * session" works (store/credential-generation.ts).
+ * A session stamped with an older credential generation than the account's is not found: that is
+ * how "end every session" works (store/credential-generation.ts).
+ *
+ * The forward-auth decision's one query: the same session lookup, left-joined to the account's
+ * group rows (by the user_groups primary key), one row per group, so group changes apply at the
+ * next request.
  */
-export async function findSession(db: Kysely<Database>, id: string): Promise<SessionWithUser | null> {
-  const r = await first(db, selectSession(db, id));
+const selectSessionWithGroups = prepare<[id: string], SessionRow & { group_name: string | null }>((db) =>
+  db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id')
+    .select([
+      'sessions.id',
+      'sessions.user_id',
+      'sessions.created_at',
+      'sessions.last_seen_at',
+      'sessions.pending',
+      'sessions.authenticated_at',
+      'sessions.ip',
+      'sessions.user_agent',
+      'sessions.amr',
+      'sessions.credential_generation',
+      'users.email',
+      'user_groups.name as group_name',
+    ])
+    .where('sessions.id', '=', arg<string>(0))
+    .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
+);
+
+/** The hot path: one primary-key lookup joined to the user's email, prepared once. With `groups`, the account's groups in the same query. */
+export async function findSession(db: Kysely<Database>, id: string, opts: { groups?: boolean } = {}): Promise<SessionWithUser | null> {
+  let groups: string[] | undefined;
+  let r: SessionRow | undefined;
+  if (opts.groups) {
+    const rows = await all(db, selectSessionWithGroups(db, id));
+    r = rows[0];
+    groups = rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort();
+  } else {
+    r = await first(db, selectSession(db, id));
+  }
   if (!r) return null;
   return {
     email: r.email,
+    ...(groups ? { groups } : {}),
     session: {
       id: r.id,
       userId: r.user_id,

@@ -34,10 +34,11 @@ export interface TestServer {
  */
 export async function startTestServer(
   kind: DbKind,
-  opts: { env?: Record<string, string>; clock?: Clock; publicHost?: boolean; mail?: MailWorkerOptions } = {},
+  opts: { env?: Record<string, string>; clock?: Clock; publicHost?: boolean; mail?: MailWorkerOptions; port?: number } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase(kind);
-  const port = opts.publicHost ? await freePort() : 0;
+  // `port`: chosen by the caller, who needs it in PUBLIC_URL or in a proxy's configuration.
+  const port = opts.port ?? (opts.publicHost ? await freePort() : 0);
   const env = {
     TWOFOLD_SECRET: randomBytes(32).toString('base64'),
     DATABASE_URL: database.url,

@@ -190,6 +190,31 @@ for (const { kind, skip } of databaseKinds()) {
       assert.equal((await user.get('/api/v1/me')).status, 200, 'still signed in');
     });
 
+    test('forward-auth endpoints (outside /api/v1): missing or malformed forwarded headers are a JSON 4xx, never an allow', async () => {
+      const good = { 'x-forwarded-method': 'GET', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'app.example.com', 'x-forwarded-uri': '/' };
+      const cases: [string, string, Record<string, string>][] = [
+        ['/authz/forward-auth', 'no headers', {}],
+        ['/authz/forward-auth', 'host with user info', { ...good, 'x-forwarded-host': 'evil.example@app.example.com' }],
+        ['/authz/forward-auth', 'uri not a path', { ...good, 'x-forwarded-uri': '//evil.example' }],
+        ['/authz/forward-auth', 'proto list', { ...good, 'x-forwarded-proto': 'https, http' }],
+        ['/authz/forward-auth', 'NUL-free but odd method', { ...good, 'x-forwarded-method': '<script>' }],
+        ['/authz/auth-request', 'no headers', {}],
+        ['/authz/auth-request', 'relative URL', { 'x-original-url': '/x', 'x-original-method': 'GET' }],
+        ['/authz/auth-request', 'javascript: URL', { 'x-original-url': 'javascript:alert(1)', 'x-original-method': 'GET' }],
+      ];
+      await unchanged('authz', async () => {
+        for (const [path, what, headers] of cases) {
+          for (const method of ['GET', 'POST', 'DELETE']) {
+            const r = await refused(`${method} ${path}: ${what}`, (c) => c.request(method, path, undefined, headers), 400);
+            assert.equal(r.headers.get('remote-user'), null, `${path}: ${what}`);
+          }
+        }
+        // A body the endpoints never take is refused too, not read.
+        await refused('authz text body', (c) => c.request('POST', '/authz/forward-auth', 'x', { ...good, 'content-type': 'text/plain' }), 415);
+        await refused('authz malformed JSON body', (c) => c.request('POST', '/authz/forward-auth', '{"a":', { ...good, 'content-type': 'application/json' }), 400);
+      });
+    });
+
     test('bad query strings on GET routes are 4xx too', async () => {
       await unchanged('security-log', async () => {
         for (const q of ['limit=0', 'limit=101', 'limit=abc', 'limit=-1', 'limit=1.5', 'limit=1e2', 'before=yesterday', 'unknown=1', 'limit=%00']) {

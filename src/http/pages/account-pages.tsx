@@ -8,6 +8,7 @@ import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
 import { Button, Field, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
 import { Card, Layout, Notice, PageHeading } from './layout.js';
+import { continueNext } from '../authz/continue.js';
 import { safeNext, withNext } from './next-path.js';
 import { pageBase } from './page-context.js';
 import { sendPage } from './render.js';
@@ -117,7 +118,8 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
 
   app.get('/login', async (request, reply) => {
     const query = request.query as Record<string, unknown>;
-    const next = safeNext(query.next);
+    // Forward auth sends people here with ?rd=<the protected URL>; it travels on as `next`.
+    const next = safeNext(query.next) ?? continueNext(ctx, query.rd);
     const { csrf, auth } = await pageBase(ctx, request, reply);
     if (auth && !auth.session.pending) return reply.redirect(next ?? '/settings', 303);
     const notice = (['expired', 'logged_out', 'account_deleted', 'reset', 'secured'] as const).filter((k) => query[k] !== undefined).map((k) => LOGIN_NOTICES[k])[0];
@@ -125,7 +127,8 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
   });
 
   app.post('/login', { config: { rateLimit: authRateLimit } }, async (request, reply) => {
-    const next = safeNext((request.query as Record<string, unknown>).next);
+    const query = request.query as Record<string, unknown>;
+    const next = safeNext(query.next) ?? continueNext(ctx, query.rd);
     const form = readForm(request, ['email', 'password']);
     const { csrf, auth } = await pageBase(ctx, request, reply);
     const show = (failure: FormFailure) =>

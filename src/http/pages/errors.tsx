@@ -4,9 +4,9 @@ import { Layout, PageHeading } from './layout.js';
 import { safeNext, withNext } from './next-path.js';
 import { sendPage } from './render.js';
 
-/** Requests that get JSON errors: the API and the health check. Everything else gets HTML pages. */
+/** Requests that get JSON errors: the API, the health check and the forward-auth endpoints. Everything else gets HTML pages. */
 export function isJsonPath(url: string): boolean {
-  return url === '/api' || url.startsWith('/api/') || url.startsWith('/api?') || url === '/healthz' || url.startsWith('/healthz?');
+  return url.startsWith('/authz/') || url === '/api' || url.startsWith('/api/') || url.startsWith('/api?') || url === '/healthz' || url.startsWith('/healthz?');
 }
 
 const TITLES: Record<number, string> = {

@@ -2,6 +2,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../service/context.js';
 import type { App } from '../schemas.js';
+import { continuePages } from '../authz/continue.js';
 import { accountPages } from './account-pages.js';
 import { accountRecoveryPages } from './account-recovery.js';
 import { loadVendorFiles, PUBLIC_DIR, vendorFile } from './assets.js';
@@ -104,4 +105,5 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   mailPages(app, ctx, authRateLimit);
   passkeyLoginPages(app, ctx, authRateLimit);
   accountRecoveryPages(app, ctx, authRateLimit);
+  continuePages(app, ctx);
 }

@@ -13,6 +13,7 @@ import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
 import { Button, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
 import { Card, Layout, Notice, PageHeading } from './layout.js';
+import { safeNext, withNext } from './next-path.js';
 import { signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
 import { CodeField, emptyCodeMessage, fresh, isReauthRequired, toReauthenticate } from './second-factor-fields.js';
@@ -25,6 +26,8 @@ export interface SetupPageProps {
   secret: string;
   qrCodeSvg: string;
   failure?: FormFailure | undefined;
+  /** Where to go once 2FA is on (a protected application's step-up), carried through the steps. */
+  next?: string | undefined;
 }
 
 /** "ABCD EFGH …": easier to copy by hand into an app than 32 characters in a row. */
@@ -44,7 +47,7 @@ export function textFileDataUrl(text: string): string {
 export const RECOVERY_FILE_NAME = 'twofold-recovery-codes.txt';
 
 /** Scan (or type) the secret, then prove it with a code. */
-export function SetupPage({ csrf, email, issuer, secret, qrCodeSvg, failure }: SetupPageProps) {
+export function SetupPage({ csrf, email, issuer, secret, qrCodeSvg, failure, next }: SetupPageProps) {
   const errors = failure?.fields ?? {};
   return (
     <Layout title="Set up two-factor authentication" user={{ email }} csrf={csrf} width="wide" hasErrors={!!failure}>
@@ -90,7 +93,7 @@ export function SetupPage({ csrf, email, issuer, secret, qrCodeSvg, failure }: S
           <li class="step">
             <h2 class="step-title">Enter the code the app shows</h2>
             <FormAlert message={failure?.form} />
-            <Form action="/settings/two-factor/confirm" csrf={csrf}>
+            <Form action={withNext('/settings/two-factor/confirm', next)} csrf={csrf}>
               <CodeField mode="totp" error={errors.code} autofocus={!!errors.code} hint="Two-factor authentication turns on once this code is right." />
               <div class="actions actions-compact">
                 <Button>Verify</Button>
@@ -121,6 +124,8 @@ export interface CodesShownProps {
    * on); `app-added`: an authenticator app joined security keys, and these codes replace the old.
    */
   factor?: 'app' | 'key' | 'passkey' | 'app-added';
+  /** Done leads here instead of to settings. */
+  next?: string | undefined;
 }
 
 const SETUP_LEADS: Record<NonNullable<CodesShownProps['factor']>, string> = {
@@ -134,7 +139,7 @@ const SETUP_LEADS: Record<NonNullable<CodesShownProps['factor']>, string> = {
 const DONE_NOTICES: Record<NonNullable<CodesShownProps['factor']>, string> = { app: 'two_factor_on', key: 'key_added_two_factor_on', passkey: 'passkey_added_two_factor_on', 'app-added': 'app_added' };
 
 /** The new recovery codes, shown once (a POST response, so a reload does not show them again). */
-export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, factor = 'app' }: CodesShownProps) {
+export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, factor = 'app', next }: CodesShownProps) {
   const title = kind === 'setup' ? 'Save your recovery codes' : 'Your new recovery codes';
   return (
     <Layout title={title} user={{ email }} csrf={csrf} width="wide" scripts={['copy-codes.js']}>
@@ -173,12 +178,24 @@ export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, fac
           <span id="copy-status" class="copy-status" role="status"></span>
         </div>
       </Card>
+      {next ? (
+        // On the way back to where the person was going (a protected application's step-up).
+        <form method="get" action={next.split('?')[0]} class="form-actions">
+          {[...new URLSearchParams(next.split('?')[1] ?? '')].map(([name, value]) => (
+            <input type="hidden" name={name} value={value} />
+          ))}
+          <button type="submit" class="button button-primary">
+            Done
+          </button>
+        </form>
+      ) : (
       <form method="get" action={kind === 'setup' && (factor === 'key' || factor === 'passkey') ? '/settings#security-keys' : '/settings'} class="form-actions">
         <input type="hidden" name="notice" value={kind === 'setup' ? DONE_NOTICES[factor] : 'codes_regenerated'} />
         <button type="submit" class="button button-primary">
           Done
         </button>
       </form>
+      )}
     </Layout>
   );
 }
@@ -193,7 +210,7 @@ export function freshCodesFile(ctx: Context, email: string, codes: string[]): st
 }
 
 /** The pending setup, re-shown from the database (the same secret on every reload), or a redirect. */
-async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: ActiveSession, failure?: FormFailure): Promise<FastifyReply> {
+async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: ActiveSession, failure?: FormFailure, next?: string): Promise<FastifyReply> {
   const cred = await findTotp(ctx.db, auth.session.userId);
   if (!cred || cred.confirmedAt !== null) return reply.redirect('/settings', 303);
   const secret = ctx.box.decrypt(cred.secretEnc, totpSecretContext(auth.session.userId));
@@ -203,7 +220,7 @@ async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: 
   const qrCodeSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return sendPage(
     reply,
-    <SetupPage csrf={csrf} email={auth.email} issuer={ctx.config.issuer} secret={secret} qrCodeSvg={qrCodeSvg} failure={failure} />,
+    <SetupPage csrf={csrf} email={auth.email} issuer={ctx.config.issuer} secret={secret} qrCodeSvg={qrCodeSvg} failure={failure} next={next} />,
     failure?.status ?? 200,
     failure?.headers ?? {},
   );
@@ -212,6 +229,8 @@ async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: 
 const SETUP_PATH = '/settings/two-factor/setup';
 
 export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
+  const nextOf = (request: FastifyRequest) => safeNext((request.query as Record<string, unknown>).next);
+
   /** Starts a setup unless one is waiting; false when an app is already on. */
   const start = async (auth: ActiveSession): Promise<boolean> => {
     try {
@@ -224,39 +243,42 @@ export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max
   };
 
   // Binding a new authenticator is a sensitive change (SPEC §3): a stale session is sent to
-  // "Confirm it's you" and comes back to the setup page.
+  // "Confirm it's you" and comes back to the setup page (with where it was going after it).
   app.post(SETUP_PATH, async (request, reply) => {
     const { auth } = await signedInPage(ctx, request, reply);
-    if (!fresh(ctx, auth)) return toReauthenticate(reply, SETUP_PATH);
+    const here = withNext(SETUP_PATH, nextOf(request));
+    if (!fresh(ctx, auth)) return toReauthenticate(reply, here);
     if (!(await start(auth))) return reply.redirect('/settings', 303);
-    return reply.redirect(SETUP_PATH, 303);
+    return reply.redirect(here, 303);
   });
 
   app.get(SETUP_PATH, async (request: FastifyRequest, reply) => {
     const { csrf, auth } = await signedInPage(ctx, request, reply);
-    if (!fresh(ctx, auth)) return toReauthenticate(reply, SETUP_PATH);
+    const next = nextOf(request);
+    if (!fresh(ctx, auth)) return toReauthenticate(reply, withNext(SETUP_PATH, next));
     // Back from "Confirm it's you" (or a bookmark) with no setup waiting: start one, so the page
     // shows what the person came for. It changes nothing about login until a code confirms it.
     const cred = await findTotp(ctx.db, auth.session.userId);
     if (!cred && !(await start(auth))) return reply.redirect('/settings', 303);
-    return showSetup(ctx, reply, csrf, auth);
+    return showSetup(ctx, reply, csrf, auth, undefined, next);
   });
 
   app.post('/settings/two-factor/confirm', { config: { rateLimit: authRateLimit } }, async (request, reply) => {
     const form = readForm(request, ['code']);
     const { csrf, auth } = await signedInPage(ctx, request, reply);
+    const next = nextOf(request);
     // The pending secret stays: after "Confirm it's you" the same QR code is shown again.
-    if (!fresh(ctx, auth)) return toReauthenticate(reply, SETUP_PATH);
-    if (!form.code.trim()) return showSetup(ctx, reply, csrf, auth, fieldFailure('code', emptyCodeMessage('totp')));
+    if (!fresh(ctx, auth)) return toReauthenticate(reply, withNext(SETUP_PATH, next));
+    if (!form.code.trim()) return showSetup(ctx, reply, csrf, auth, fieldFailure('code', emptyCodeMessage('totp')), next);
     let codes: string[];
     // Security keys already on: the app joins them, and the codes issued now replace the old set.
     const keysBefore = (await twoFactorStatus(ctx.db, auth.session.userId)).securityKeys > 0;
     try {
       codes = await confirmTotpSetup(ctx, auth.session, form.code, requestMeta(request));
     } catch (err) {
-      if (isReauthRequired(err)) return toReauthenticate(reply, SETUP_PATH);
+      if (isReauthRequired(err)) return toReauthenticate(reply, withNext(SETUP_PATH, next));
       if (err instanceof AppError && (err.code === 'already_enabled' || err.code === 'no_pending_setup')) return reply.redirect('/settings', 303);
-      return showSetup(ctx, reply, csrf, auth, formFailure(err));
+      return showSetup(ctx, reply, csrf, auth, formFailure(err), next);
     }
     return sendPage(
       reply,
@@ -268,6 +290,7 @@ export function twoFactorSetupPages(app: App, ctx: Context, authRateLimit: { max
         kind="setup"
         factor={keysBefore ? 'app-added' : 'app'}
         hashed={ctx.config.recoveryCodes === 'hashed'}
+        next={next}
       />,
     );
   });
