@@ -12,6 +12,7 @@ import { apiPlugin } from './api/index.js';
 import { authGuard } from './auth.js';
 import { refuseNulBytes } from './bad-input.js';
 import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
+import { isProviderPath, oidcPlugin } from './oidc/index.js';
 import { originGuard } from './origin.js';
 import { pagesPlugin } from './pages/index.js';
 import { isJsonPath, NOT_FOUND, sendPageError } from './pages/errors.js';
@@ -114,7 +115,7 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     transform: ({ schema, url }) => ({ schema: url.startsWith('/api/v1/') ? schema : { ...schema, hide: true }, url }),
   });
 
-  app.addHook('onRequest', originGuard(ctx.config.publicOrigin));
+  app.addHook('onRequest', originGuard(ctx.config.publicOrigin, isProviderPath));
   app.addHook('preValidation', refuseNulBytes);
   app.addHook('preHandler', authGuard(ctx));
 
@@ -147,6 +148,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(pagesPlugin, { ctx });
+
+  await app.register(oidcPlugin, { ctx });
 
   return app;
 }

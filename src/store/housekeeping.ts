@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { SessionPolicy } from '../core/session.js';
+import { deleteExpiredPayloads, deleteRetiredKeys } from './oidc.js';
 import type { Database } from './schema.js';
 
 /**
@@ -19,4 +20,6 @@ export async function deleteExpiredRows(db: Kysely<Database>, now: number, polic
     .execute();
   await db.deleteFrom('challenges').where('expires_at', '<', now).execute();
   await db.deleteFrom('trusted_devices').where('expires_at', '<', now).execute();
+  await deleteExpiredPayloads(db, now);
+  await deleteRetiredKeys(db, now);
 }

@@ -2,11 +2,13 @@ import { Migrator, type Migration, type MigrationProvider, type MigrationResultS
 import type { Store } from './db.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_session_amr.js';
+import * as m009 from './migrations/009_oidc.js';
 
 /** Migrations are listed here, not read from disk, so they ship inside the code that needs them. */
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_session_amr': m002,
+  '009_oidc': m009,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

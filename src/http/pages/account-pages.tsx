@@ -96,7 +96,8 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     const query = request.query as Record<string, unknown>;
     const next = safeNext(query.next);
     const { csrf, auth } = await pageBase(ctx, request, reply);
-    if (auth && !auth.session.pending) return reply.redirect(next ?? '/settings', 303);
+    // `fresh`: an application asked for a new login (OpenID Connect prompt=login, max_age).
+    if (auth && !auth.session.pending && query.fresh === undefined) return reply.redirect(next ?? '/settings', 303);
     const notice = query.expired !== undefined ? LOGIN_NOTICES.expired : query.logged_out !== undefined ? LOGIN_NOTICES.logged_out : undefined;
     return sendPage(reply, <LoginPage csrf={csrf} next={next} notice={notice} signupOpen={signupOpen()} />);
   });
