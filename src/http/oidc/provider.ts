@@ -114,7 +114,7 @@ function policy(ctx: Context) {
   const base = interactionPolicy.base();
   const login = base.get('login')!;
   login.checks.add(
-    new interactionPolicy.Check('twofold_session', 'the Twofold session ended, changed, or is not strong enough', async (koa) => {
+    new interactionPolicy.Check('twofold_session', 'the Twofold session ended, changed, or is not strong enough', 'login_required', async (koa) => {
       const accountId = koa.oidc.session?.accountId;
       if (!accountId) return interactionPolicy.Check.REQUEST_PROMPT;
       // The interaction that just finished checked all of this against the live session.
