@@ -34,6 +34,14 @@ function cookieKeys(ctx: Context): string[] {
   );
 }
 
+/**
+ * Ids come straight from requests (codes, tokens, client ids): anything that cannot be one is simply
+ * not found, before PostgreSQL could refuse it (a NUL byte) with an error that would become a 500.
+ */
+function usableId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 512 && !value.includes('\u0000');
+}
+
 /** Every provider model but Client is kept in one table; clients come from `twofold clients add`. */
 function adapterFor(ctx: Context) {
   return class KyselyAdapter implements Adapter {
@@ -53,8 +61,7 @@ function adapterFor(ctx: Context) {
     }
 
     private async findBy(by: 'id' | 'uid' | 'user_code', value: string): Promise<AdapterPayload | undefined> {
-      // Ids come straight from requests; anything that cannot be an id is simply not found.
-      if (typeof value !== 'string' || value.length === 0 || value.length > 512) return undefined;
+      if (!usableId(value)) return undefined;
       const r = await findPayload(ctx.db, this.model, by, value, ctx.clock.now());
       if (!r) return undefined;
       const payload = JSON.parse(r.payload) as AdapterPayload;
@@ -63,7 +70,7 @@ function adapterFor(ctx: Context) {
 
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (this.model === 'Client') {
-        if (typeof id !== 'string' || id.length === 0 || id.length > 128) return undefined;
+        if (!usableId(id) || id.length > 128) return undefined;
         return (await clientMetadata(ctx, id)) as AdapterPayload | undefined;
       }
       return this.findBy('id', id);
@@ -82,15 +89,18 @@ function adapterFor(ctx: Context) {
      * any nodes), only one changes the row; the other is refused as a reuse.
      */
     async consume(id: string): Promise<void> {
+      if (!usableId(id)) throw new errors.InvalidGrant('grant request is invalid');
       const won = await consumePayload(ctx.db, this.model, id, ctx.clock.now());
       if (!won) throw new errors.InvalidGrant('grant request is invalid');
     }
 
     async destroy(id: string): Promise<void> {
+      if (!usableId(id)) return;
       await deletePayload(ctx.db, this.model, id);
     }
 
     async revokeByGrantId(grantId: string): Promise<void> {
+      if (!usableId(grantId)) return;
       await deletePayloadsOfGrant(ctx.db, grantId);
     }
   };
@@ -192,6 +202,10 @@ function configuration(ctx: Context, keys: object[]): Configuration {
     },
     clientDefaults: { id_token_signed_response_alg: 'RS256', grant_types: ['authorization_code', 'refresh_token'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic' },
     responseTypes: ['code'],
+    // Browsers may read the token, userinfo and revocation answers from any page of a confidential
+    // client (it proves itself with its secret) and from a public client's own redirect origins.
+    clientBasedCORS: (_koa, origin, client) =>
+      client.clientAuthMethod !== 'none' || (client.redirectUris ?? []).some((u) => URL.canParse(u) && new URL(u).origin === origin),
     pkce: { required: (_koa, client) => client.clientAuthMethod === 'none' },
     features: {
       devInteractions: { enabled: false },
