@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type Provider from 'oidc-provider';
 import { hasSecondFactor } from '../../core/amr.js';
 import type { Context } from '../../service/context.js';
@@ -12,13 +12,11 @@ import { readForm } from '../pages/forms.js';
 import { withNext } from '../pages/next-path.js';
 import { sendPage } from '../pages/render.js';
 import type { App } from '../schemas.js';
-import { createProviderHolder, INTERACTION_PREFIX, loginTimeOf, OIDC_PREFIX, type ProviderHolder } from './provider.js';
+import { INTERACTION_PREFIX, isProviderPath, loginTimeOf } from './paths.js';
+import type { ProviderHolder } from './provider.js';
 import { ConsentPage, TwoFactorNeededPage } from './views.js';
 
-/** The provider's own endpoints: the Origin check (SPEC §3) does not apply, they serve other sites. */
-export function isProviderPath(url: string): boolean {
-  return url.startsWith(OIDC_PREFIX) && !url.startsWith(INTERACTION_PREFIX);
-}
+export { isProviderPath };
 
 const PROVIDER_CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'";
 
@@ -40,7 +38,7 @@ const expiredRequest = () =>
 
 export async function oidcPlugin(app: App, opts: { ctx: Context }): Promise<void> {
   const { ctx } = opts;
-  const holder = await createProviderHolder(ctx, app.log);
+  const holder = lazyHolder(ctx, app.log);
 
   // The provider reads its own request bodies: Fastify leaves them unread on these routes.
   await app.register(async (raw: App) => {
@@ -61,6 +59,24 @@ export async function oidcPlugin(app: App, opts: { ctx: Context }): Promise<void
   });
 
   await app.register(async (pages: App) => interactionPages(pages, ctx, holder));
+}
+
+/**
+ * The provider (oidc-provider, koa, jose) loads and the first signing keys are made right after
+ * start, without holding up /healthz; an OIDC request that comes sooner waits for it. A failure
+ * (database briefly away) is retried by the next request.
+ */
+function lazyHolder(ctx: Context, log: FastifyBaseLogger): ProviderHolder {
+  let ready: Promise<ProviderHolder> | null = null;
+  const init = () =>
+    (ready ??= import('./provider.js')
+      .then((m) => m.createProviderHolder(ctx, log))
+      .catch((err: unknown) => {
+        ready = null;
+        throw err;
+      }));
+  init().catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'OpenID provider not ready; retrying at the next request'));
+  return { current: async () => (await init()).current() };
 }
 
 function sinceMac(ctx: Context, uid: string, since: number): string {

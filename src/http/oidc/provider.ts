@@ -11,16 +11,9 @@ import { oidcAccount } from '../../service/oidc/accounts.js';
 import { resolveSession, type ActiveSession } from '../../service/sessions.js';
 import { consumePayload, deletePayload, deletePayloadsOfGrant, findConsent, findPayload, keysVersion, upsertPayload } from '../../store/oidc.js';
 import { cookieNames } from '../cookies.js';
+import { INTERACTION_PREFIX, loginTimeOf } from './paths.js';
 import { renderEndSessionPage, renderOidcErrorPage, renderSignedOutPage } from './views.js';
 
-/** Where the provider's endpoints live (SPEC §11): discovery at the root, everything else under /oidc/. */
-export const OIDC_PREFIX = '/oidc/';
-export const INTERACTION_PREFIX = '/oidc/interaction/';
-
-/** The moment a Twofold session last proved who it is: its login, or a later re-authentication. */
-export function loginTimeOf(s: ActiveSession['session']): number {
-  return Math.max(s.createdAt, s.authenticatedAt ?? 0);
-}
 
 /** The issuer is PUBLIC_URL without a trailing slash, as relying parties compare it exactly. */
 export function issuerOf(ctx: Context): string {

@@ -1,4 +1,5 @@
-import { generateKeyPairSync, type JsonWebKey } from 'node:crypto';
+import { generateKeyPair, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { promisify } from 'node:util';
 import { randomId } from '../../core/random.js';
 import { insertActiveKey, publishedKeys, rotateKeys, type SigningKeyRow } from '../../store/oidc.js';
 import type { Context } from '../context.js';
@@ -18,8 +19,11 @@ export interface PrivateJwk extends JsonWebKey {
 
 const sealContext = (kid: string) => `oidc-signing-key:${kid}`;
 
-function makeKey(ctx: Context, alg: SigningAlg): { row: SigningKeyRow; jwk: PrivateJwk } {
-  const pair = alg === 'RS256' ? generateKeyPairSync('rsa', { modulusLength: 2048 }) : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const generate = promisify(generateKeyPair) as (type: 'rsa' | 'ec', options: object) => Promise<{ privateKey: KeyObject; publicKey: KeyObject }>;
+
+/** Generated off the event loop: an RSA key takes long enough to stall requests. */
+async function makeKey(ctx: Context, alg: SigningAlg): Promise<{ row: SigningKeyRow; jwk: PrivateJwk }> {
+  const pair = alg === 'RS256' ? await generate('rsa', { modulusLength: 2048 }) : await generate('ec', { namedCurve: 'P-256' });
   const kid = randomId(ctx.random);
   const jwk: PrivateJwk = { ...pair.privateKey.export({ format: 'jwk' }), kid, alg, use: 'sig' };
   return {
@@ -39,7 +43,7 @@ function makeKey(ctx: Context, alg: SigningAlg): { row: SigningKeyRow; jwk: Priv
 /** Makes the first keys when there are none; when several nodes start together one of them wins. */
 export async function ensureSigningKeys(ctx: Context): Promise<void> {
   const have = new Set((await publishedKeys(ctx.db, ctx.clock.now())).filter((k) => k.active_alg).map((k) => k.alg));
-  for (const alg of SIGNING_ALGS) if (!have.has(alg)) await insertActiveKey(ctx.db, makeKey(ctx, alg).row);
+  for (const alg of SIGNING_ALGS) if (!have.has(alg)) await insertActiveKey(ctx.db, (await makeKey(ctx, alg)).row);
 }
 
 /** The private keys to give the provider: the signing ones first, then the retired ones still published. */
@@ -50,7 +54,7 @@ export async function loadSigningKeys(ctx: Context): Promise<PrivateJwk[]> {
 
 /** New RS256 and ES256 keys sign from now on; the old ones stay published until their tokens expire. */
 export async function rotateSigningKeys(ctx: Context): Promise<{ kids: string[] }> {
-  const fresh = SIGNING_ALGS.map((alg) => makeKey(ctx, alg).row);
+  const fresh = (await Promise.all(SIGNING_ALGS.map((alg) => makeKey(ctx, alg)))).map((k) => k.row);
   await rotateKeys(ctx.db, fresh, ctx.clock.now(), ID_TOKEN_TTL_S * 1000);
   return { kids: fresh.map((r) => r.kid) };
 }
