@@ -6,6 +6,8 @@
 //   #add-security-key      Account settings: name field, then the registration prompt.
 //   #security-key-login    /login/two-factor: "Use security key", then the authentication prompt.
 //   #security-key-reauth   /reauthenticate: the password, then the authentication prompt.
+//   #add-passkey           Account settings: "Add passkey", then the registration prompt.
+//   #passkey-login         /login: "Sign in with a passkey", and the Email field's passkey autofill.
 // Each has data-options-url (the API route that hands out the prompt's options), a hidden
 // input[name=response] and a [data-key-status] live region.
 (function () {
@@ -169,6 +171,102 @@
           return false;
         },
       });
+    }
+  }
+
+  // ---- Adding a passkey in settings: no name to type, it is named after the device ----
+  var passkeyForm = document.getElementById('add-passkey');
+  if (passkeyForm) {
+    if (!supported()) {
+      setStatus(passkeyForm, 'This browser cannot create passkeys. Try another browser, such as a current Chrome, Edge, Firefox or Safari.', true);
+    } else {
+      enableButtons(passkeyForm);
+      wire(passkeyForm, {
+        ceremony: function (optionsJSON) {
+          return webauthn.startRegistration({ optionsJSON: optionsJSON });
+        },
+        cancelMessage: 'The passkey was not added: the prompt was closed before it was created. Press Add passkey to try again.',
+        onError: function (err) {
+          if (err && err.code === 'reauthentication_required') {
+            window.location.assign(passkeyForm.dataset.reauthUrl || '/reauthenticate?next=%2Fsettings');
+            return true;
+          }
+          if (err && err.code === 'unauthenticated') {
+            window.location.assign('/login?next=%2Fsettings');
+            return true;
+          }
+          if (err && err.name === 'InvalidStateError') {
+            setStatus(passkeyForm, 'This device already keeps a passkey or key of your account.', true);
+            return true;
+          }
+          return false;
+        },
+      });
+    }
+  }
+
+  // ---- Signing in with a passkey: the button, and autofill in the Email field ----
+  var passkeyLogin = document.getElementById('passkey-login');
+  if (passkeyLogin) {
+    // The server did not know the passkey the browser offered: ask the browser (or password manager)
+    // to forget it, where the WebAuthn Signal API exists. The page already says so in words.
+    var unknownId = passkeyLogin.dataset.unknownCredential;
+    var PKC = window.PublicKeyCredential;
+    if (unknownId && PKC && typeof PKC.signalUnknownCredential === 'function') {
+      PKC.signalUnknownCredential({ rpId: passkeyLogin.dataset.rpId || location.hostname, credentialId: unknownId }).catch(function () {});
+    }
+    var passkeyResponse = passkeyLogin.querySelector('input[name="response"]');
+    var sendAnswer = function (response) {
+      passkeyResponse.value = JSON.stringify(response);
+      passkeyLogin.dataset.ready = '1';
+      setStatus(passkeyLogin, 'Checking the passkey…');
+      passkeyLogin.submit();
+    };
+    // Autofill (conditional mediation) waits in the background from page load; it ends, without a
+    // word, when the button starts a modal prompt instead (the library aborts the waiting request).
+    var autofillStopped = false;
+    var startAutofill = function () {
+      if (!webauthn.browserSupportsWebAuthnAutofill) return;
+      webauthn
+        .browserSupportsWebAuthnAutofill()
+        .then(function (yes) {
+          if (!yes || autofillStopped) return null;
+          return fetchOptions(passkeyLogin.dataset.optionsUrl).then(function (optionsJSON) {
+            if (autofillStopped) return null;
+            return webauthn.startAuthentication({ optionsJSON: optionsJSON, useBrowserAutofill: true });
+          });
+        })
+        .then(function (response) {
+          if (response) sendAnswer(response);
+        })
+        .catch(function (err) {
+          // Aborted for the button, or nothing chosen: not an error for the person.
+          if (autofillStopped || cancelled(err)) return;
+          setStatus(passkeyLogin, explain(err, ''), true);
+        });
+    };
+    if (!supported()) {
+      setStatus(passkeyLogin, 'This browser cannot use passkeys. Log in with your email and password.', false);
+    } else {
+      enableButtons(passkeyLogin);
+      wire(passkeyLogin, {
+        before: function () {
+          // Stop the autofill request cleanly before the modal prompt takes over.
+          autofillStopped = true;
+          if (webauthn.WebAuthnAbortService) webauthn.WebAuthnAbortService.cancelCeremony();
+          return true;
+        },
+        ceremony: function (optionsJSON) {
+          return webauthn.startAuthentication({ optionsJSON: optionsJSON });
+        },
+        cancelMessage: 'No passkey was used: the prompt was closed before one was chosen. Press Sign in with a passkey to try again, or log in with your email and password.',
+        afterError: function () {
+          // The modal prompt is over: passkeys are offered in the Email field again.
+          autofillStopped = false;
+          startAutofill();
+        },
+      });
+      if (passkeyLogin.dataset.autofill !== 'off') startAutofill();
     }
   }
 

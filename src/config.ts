@@ -30,6 +30,13 @@ export interface Config {
   authRateLimit: number;
   trustProxy: boolean;
   logLevel: string;
+  /** SPEC §7 mail: SMTP URL, or unset for .eml files in mailDir. */
+  smtpUrl: string | undefined;
+  /** The From header: the issuer name as the sender name. */
+  mailFrom: string;
+  mailDir: string;
+  /** Email on a sign-in from a browser new to the account. */
+  notifyNewDevice: boolean;
 }
 
 export class ConfigError extends Error {
@@ -112,6 +119,21 @@ function duration(name: string, value: string | undefined, fallback: string): nu
   }
 }
 
+function mailConfig(env: NodeJS.ProcessEnv, publicUrl: URL, issuer: string) {
+  const smtpUrl = env.TWOFOLD_SMTP_URL || undefined;
+  if (smtpUrl && !/^smtps?:\/\/[^/]/i.test(smtpUrl)) throw new ConfigError('TWOFOLD_SMTP_URL must be smtp://[user:pass@]host[:port] or smtps://…');
+  const from = (env.TWOFOLD_MAIL_FROM ?? '').trim();
+  if (/[\r\n]/.test(from)) throw new ConfigError('TWOFOLD_MAIL_FROM must be one line');
+  // The issuer is quoted as a display name; a quote or backslash in it is dropped, not escaped.
+  const name = issuer.replace(/["\\\r\n]/g, '');
+  return {
+    smtpUrl,
+    mailFrom: from || `"${name}" <no-reply@${publicUrl.hostname}>`,
+    mailDir: env.TWOFOLD_MAIL_DIR || './data/mail',
+    notifyNewDevice: env.TWOFOLD_NOTIFY_NEW_DEVICE === undefined || env.TWOFOLD_NOTIFY_NEW_DEVICE === '' ? true : flag('TWOFOLD_NOTIFY_NEW_DEVICE', env.TWOFOLD_NOTIFY_NEW_DEVICE),
+  };
+}
+
 /** Reads `.env` (if present) under the real environment, which wins. */
 export function loadDotEnv(cwd = process.cwd()): void {
   const file = resolve(cwd, '.env');
@@ -155,5 +177,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     authRateLimit: integer('TWOFOLD_AUTH_RATE_LIMIT', env.TWOFOLD_AUTH_RATE_LIMIT, 60, 1, 1_000_000),
     trustProxy: flag('TWOFOLD_TRUST_PROXY', env.TWOFOLD_TRUST_PROXY),
     logLevel: env.LOG_LEVEL || 'info',
+    ...mailConfig(env, publicUrl, issuer),
   };
 }

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, isPostgresUrl, loadConfig, loadDotEnv, type Config } from '../config.js';
 import { buildContext } from '../service/build-context.js';
 import { createUser, listUsers } from '../service/accounts.js';
+import { changeGroupsByEmail } from '../service/groups.js';
 import { AppError } from '../service/errors.js';
 import { adminResetTwoFactor } from '../service/two-factor.js';
 import { openStore, type Store } from '../store/db.js';
@@ -25,6 +26,9 @@ Commands:
   users list                  list accounts: id, email, created, 2FA methods
   users reset-2fa <email>     turn off two-factor authentication for a person
                               who lost both device and recovery codes
+  users groups <email> [--add G] [--remove G]
+                              add or remove groups (each option may repeat)
+                              and print the account's groups, one per line
   backup <file>               copy a live SQLite database to <file>
   clients add --name N --redirect-uri U [--redirect-uri U2] [--public]
         [--first-party] [--require-2fa] [--post-logout-redirect-uri U]
@@ -34,11 +38,13 @@ Commands:
   clients remove <id>         remove a client with its grants and tokens
   oidc rotate-keys            new RS256 and ES256 signing keys; the old ones
                               stay published until their tokens expire
+  mail test --to E            send a test message through the outbox now
+  mail status                 count queued, sent and failed messages
 
 Configuration comes from the environment (and .env); see README.md.
 `;
 
-const COMMANDS = new Set(['serve', 'migrate', 'users', 'backup', 'clients', 'oidc']);
+const COMMANDS = new Set(['serve', 'migrate', 'users', 'backup', 'mail', 'clients', 'oidc']);
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`twofold: ${message}\n`);
@@ -191,7 +197,47 @@ async function main(argv: string[]): Promise<void> {
         });
         return;
       }
+      if (sub === 'groups') {
+        const { values, positionals } = parseArgs({
+          args,
+          options: { add: { type: 'string', multiple: true }, remove: { type: 'string', multiple: true } },
+          allowPositionals: true,
+          strict: true,
+        });
+        if (positionals.length !== 1) fail('users groups needs exactly one email');
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const { email, groups } = await changeGroupsByEmail(ctx, positionals[0]!, { add: values.add ?? [], remove: values.remove ?? [] });
+          process.stdout.write(groups.length ? groups.map((g) => `${g}\n`).join('') : `${email} is in no group\n`);
+        });
+        return;
+      }
       return fail(`unknown users command "${sub ?? ''}"; see twofold --help`, 2);
+    }
+    case 'mail': {
+      const [sub, ...args] = rest;
+      const { mailStatus, sendTestMail } = await import('../service/mail/delivery.js');
+      if (sub === 'test') {
+        const { values } = parseArgs({ args, options: { to: { type: 'string' } }, strict: true });
+        if (!values.to || !/^[^\s@]+@[^\s@]+$/.test(values.to)) fail('mail test needs --to E (an email address)');
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const r = await sendTestMail(ctx, values.to!);
+          if (r.state === 'sent') process.stdout.write(`sent a test message to ${values.to} via ${r.via}\n`);
+          else fail(`not sent via ${r.via}: ${r.error ?? 'unknown error'}; it stays queued and the service will retry it`);
+        });
+        return;
+      }
+      if (sub === 'status') {
+        if (args.length) fail('mail status takes no arguments');
+        await withStore(config, async (store) => {
+          const ctx = await buildContext(config, store);
+          const s = await mailStatus(ctx);
+          process.stdout.write(`queued\t${s.queued}\nsent\t${s.sent}\nfailed\t${s.failed}\nvia\t${s.via}\n`);
+        });
+        return;
+      }
+      return fail(`unknown mail command "${sub ?? ''}"; see twofold --help`, 2);
     }
     case 'backup': {
       const file = rest[0];

@@ -4,6 +4,8 @@ import { buildContext } from '../service/build-context.js';
 import { openStore } from '../store/db.js';
 import { migrateToLatest } from '../store/migrate.js';
 import { deleteExpiredRows } from '../store/housekeeping.js';
+import { deleteOldMailRows, startMailDelivery } from '../service/mail/delivery.js';
+import type { MailWorker } from '../service/mail/worker.js';
 
 const HOUSEKEEPING_MS = 10 * 60_000;
 
@@ -19,16 +21,22 @@ export async function serve(config: Config): Promise<void> {
 
   const timer = setInterval(() => {
     deleteExpiredRows(ctx.db, ctx.clock.now(), ctx.policy).catch((err) => app.log.warn({ err }, 'housekeeping failed'));
+    deleteOldMailRows(ctx).catch((err) => app.log.warn({ err }, 'mail housekeeping failed'));
   }, HOUSEKEEPING_MS);
   timer.unref();
 
+  let mail: MailWorker | undefined;
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
     closing = true;
     clearInterval(timer);
     app.log.info({ signal }, 'shutting down');
-    app.close().then(
+    // A send under way may finish (or its message goes back to the queue) before the database closes.
+    (mail ? mail.stop(5_000) : Promise.resolve())
+      .catch((err) => app.log.warn({ err }, 'mail worker stop failed'))
+      .then(() => app.close())
+      .then(
       () => process.exit(0),
       (err) => {
         app.log.error({ err }, 'shutdown failed');
@@ -40,5 +48,6 @@ export async function serve(config: Config): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 
   await app.listen({ port: config.port, host: config.host });
+  mail = startMailDelivery(ctx, { log: app.log });
   app.log.info({ publicUrl: config.publicUrl.href, database: store.dialect }, 'twofold ready');
 }

@@ -8,7 +8,7 @@
 export const CHALLENGE_TTL_MS = 5 * 60_000;
 
 /** The ceremonies a challenge can be issued for; one can never stand in for another. */
-export type CeremonyPurpose = 'registration' | 'authentication' | 'reauthentication';
+export type CeremonyPurpose = 'registration' | 'passkey_registration' | 'authentication' | 'reauthentication';
 
 export const KEY_NAME_MAX = 64;
 

@@ -41,11 +41,13 @@ export const LoginAnswer = Type.Union([
 export const Me = Type.Object({
   id: Type.String(),
   email: Type.String(),
+  emailVerified: Type.Boolean({ description: 'the address was confirmed with a link (SPEC §7)' }),
   twoFactor: Type.Object({
     enabled: Type.Boolean(),
     methods: Type.Array(Method),
     recoveryCodesRemaining: Type.Integer(),
   }),
+  groups: Type.Array(Type.String(), { description: 'the groups the account is in, sorted; access rules name them as group:<name>' }),
 });
 
 export const SecurityEvent = Type.Object({

@@ -10,6 +10,8 @@ import type { Context, RequestMeta } from './context.js';
 import { AppError, invalidCredentials } from './errors.js';
 import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
+import { queueVerification } from './mail/email-address.js';
+import { inTransaction } from './transaction.js';
 
 export function checkNewPassword(password: string): void {
   const problem = passwordProblem(password);
@@ -36,7 +38,11 @@ export async function createUser(ctx: Context, input: { email: string; password:
     passwordChangedAt: now,
   };
   try {
-    await insertUser(ctx.db, user);
+    // The account and its "Confirm your email address" message exist together or not at all.
+    await inTransaction(ctx, async (t) => {
+      await insertUser(t.db, user);
+      await queueVerification(t, user);
+    });
   } catch (err) {
     if (err instanceof EmailTakenError) throw new AppError(409, 'email_taken', 'An account with this email already exists. Log in instead.', {}, 'email');
     throw err;

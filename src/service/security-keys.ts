@@ -10,6 +10,8 @@ import {
   type PublicKeyCredentialRequestOptionsJSON,
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server';
+import { createRequire } from 'node:module';
+import { authenticatorSelectionFor, defaultPasskeyName, meaningfulAaguid, type CredentialKind } from '../core/passkey.js';
 import { randomId } from '../core/random.js';
 import { challengeExpiresAt, checkCounter, checkKeyName, credentialOwnership, CHALLENGE_TTL_MS, type CeremonyPurpose } from '../core/security-key.js';
 import { clearAttempts } from '../store/attempts.js';
@@ -22,6 +24,7 @@ import {
   insertSecurityKey,
   listSecurityKeys,
   recordSecurityKeyUse,
+  renameSecurityKey,
   SecurityKeyConflictError,
   securityKeyNameTaken,
   type SecurityKey,
@@ -47,9 +50,15 @@ import { checkMethodAvailable, finishTwoFactorLogin, type TwoFactorLoginResult }
 
 const TRANSPORTS: readonly AuthenticatorTransportFuture[] = ['ble', 'cable', 'hybrid', 'internal', 'nfc', 'smart-card', 'usb'];
 
-const rpId = (ctx: Context) => ctx.config.publicUrl.hostname;
+/**
+ * AAGUID → authenticator model, from the maintained `aaguids` package (a CommonJS JSON map; loaded
+ * through require so that its shape does not depend on how ESM wraps CommonJS).
+ */
+const aaguidModels = createRequire(import.meta.url)('aaguids') as Readonly<Record<string, string>>;
 
-function toTransports(list: readonly string[] | undefined): AuthenticatorTransportFuture[] {
+export const rpId = (ctx: Context) => ctx.config.publicUrl.hostname;
+
+export function toTransports(list: readonly string[] | undefined): AuthenticatorTransportFuture[] {
   return (list ?? []).filter((t): t is AuthenticatorTransportFuture => (TRANSPORTS as readonly string[]).includes(t));
 }
 
@@ -86,7 +95,7 @@ function isRegistrationResponse(v: unknown): v is RegistrationResponseJSON {
   return isB64url(r.clientDataJSON) && isB64url(r.attestationObject, 32 * 1024) && (r.transports === undefined || (Array.isArray(r.transports) && r.transports.every((t) => typeof t === 'string')));
 }
 
-function isAuthenticationResponse(v: unknown): v is AuthenticationResponseJSON {
+export function isAuthenticationResponse(v: unknown): v is AuthenticationResponseJSON {
   if (!credentialShaped(v)) return false;
   const r = v.response;
   return (
@@ -100,17 +109,17 @@ function isAuthenticationResponse(v: unknown): v is AuthenticationResponseJSON {
 // ---- errors ----
 
 const invalidName = (problem: string) => new AppError(400, 'invalid_name', problem, {}, 'name');
-const nameTaken = () => new AppError(409, 'name_taken', 'You already have a security key with that name. Choose another name.', {}, 'name');
+const nameTaken = () => new AppError(409, 'name_taken', 'You already have a passkey or security key with that name. Choose another name.', {}, 'name');
 
 /** Malformed input is refused before anything is used up or logged. */
-const notAnAnswer = () => new AppError(400, 'invalid_request', 'That is not a security key answer (the JSON of the browser’s WebAuthn response).');
+export const notAnAnswer = () => new AppError(400, 'invalid_request', 'That is not a security key answer (the JSON of the browser’s WebAuthn response).');
 
 function registrationRefused(message: string): AppError {
   return new AppError(400, 'invalid_security_key', message);
 }
 
 /** Every refused key at login or reauthentication answers alike (SPEC §5: 401 invalid_code). */
-function keyRefused(message = 'The security key could not be verified. Try again, or use another way to confirm it is you.'): AppError {
+export function keyRefused(message = 'The security key could not be verified. Try again, or use another way to confirm it is you.'): AppError {
   return new AppError(401, 'invalid_code', message);
 }
 
@@ -121,9 +130,10 @@ function challengeMessage(problem: string): string {
 }
 
 /** What the library's refusal means, in a word for the security log (never the raw text). */
-function refusalReason(err: unknown): string {
+export function refusalReason(err: unknown): string {
   const m = err instanceof Error ? err.message : '';
   if (/not present/i.test(m)) return 'no_user_presence';
+  if (/not .*verified/i.test(m)) return 'no_user_verification';
   if (/challenge/i.test(m)) return 'wrong_challenge';
   if (/origin/i.test(m)) return 'wrong_origin';
   if (/RP ?ID/i.test(m)) return 'wrong_rp_id';
@@ -136,6 +146,7 @@ function refusalReason(err: unknown): string {
 /** The person's keys, for settings. */
 export interface SecurityKeyView {
   id: string;
+  kind: CredentialKind;
   name: string;
   createdAt: string;
   lastUsedAt: string | null;
@@ -145,18 +156,22 @@ export async function listKeys(ctx: Context, userId: string): Promise<SecurityKe
   const keys = await listSecurityKeys(ctx.db, userId);
   return keys.map((k) => ({
     id: k.id,
+    kind: k.kind,
     name: k.name,
     createdAt: new Date(k.createdAt).toISOString(),
     lastUsedAt: k.lastUsedAt === null ? null : new Date(k.lastUsedAt).toISOString(),
   }));
 }
 
+const registrationPurpose = (kind: CredentialKind): CeremonyPurpose => (kind === 'passkey' ? 'passkey_registration' : 'registration');
+
 /**
- * POST /me/security-keys/options: creation options for the browser's prompt. The account's keys are
- * excluded, so the same key cannot be added twice. The challenge replaces any earlier one of this
- * session.
+ * POST /me/security-keys/options (and /me/passkeys/options): creation options for the browser's
+ * prompt. The account's keys are excluded, so the same key cannot be added twice. The challenge
+ * replaces any earlier one of this session for the same kind; a security key's challenge cannot add
+ * a passkey (which needs user verification) nor the other way round.
  */
-export async function registrationOptions(ctx: Context, auth: ActiveSession): Promise<PublicKeyCredentialCreationOptionsJSON> {
+export async function registrationOptions(ctx: Context, auth: ActiveSession, kind: CredentialKind = 'security_key'): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const { session, email } = auth;
   const keys = await listSecurityKeys(ctx.db, session.userId);
   const options = await generateRegistrationOptions({
@@ -164,19 +179,21 @@ export async function registrationOptions(ctx: Context, auth: ActiveSession): Pr
     rpID: rpId(ctx),
     userName: email,
     userDisplayName: email,
+    // The user handle a passkey hands back at sign-in (core/passkey.ts userHandleOf).
     userID: new Uint8Array(Buffer.from(session.userId, 'utf8')),
     challenge: newChallenge(ctx),
     timeout: CHALLENGE_TTL_MS,
     attestationType: 'none',
     excludeCredentials: keys.map((k) => ({ id: k.credentialId, transports: toTransports(k.transports) })),
-    authenticatorSelection: { residentKey: 'discouraged', userVerification: 'discouraged' },
+    authenticatorSelection: authenticatorSelectionFor(kind),
   });
-  await storeChallenge(ctx, session, 'registration', options.challenge);
+  await storeChallenge(ctx, session, registrationPurpose(kind), options.challenge);
   return options;
 }
 
 export interface AddedKey {
   id: string;
+  kind: CredentialKind;
   name: string;
   /** Present when this key turned two-factor authentication on: shown once, like after app setup. */
   recoveryCodes?: string[];
@@ -192,17 +209,23 @@ export async function addSecurityKey(
   session: { id: string; userId: string; amr: AmrValue[] },
   input: { name: string; response: unknown },
   meta: RequestMeta,
+  kind: CredentialKind = 'security_key',
 ): Promise<AddedKey> {
   const userId = session.userId;
-  const checked = checkKeyName(input.name);
-  if (!checked.ok) throw invalidName(checked.problem);
-  const name = checked.name;
-  if (await securityKeyNameTaken(ctx.db, userId, name)) throw nameTaken();
+  const passkey = kind === 'passkey';
+  // A passkey may come without a name: it is then named after its model (below).
+  let name: string | null = null;
+  if (!passkey || input.name.trim() !== '') {
+    const checked = checkKeyName(input.name);
+    if (!checked.ok) throw invalidName(checked.problem);
+    name = checked.name;
+    if (await securityKeyNameTaken(ctx.db, userId, name)) throw nameTaken();
+  }
 
   if (!isRegistrationResponse(input.response)) throw notAnAnswer();
 
   const now = ctx.clock.now();
-  const taken = await consumeChallenge(ctx.db, session.id, 'registration', now);
+  const taken = await consumeChallenge(ctx.db, session.id, registrationPurpose(kind), now);
   if (!taken.ok) throw registrationRefused(challengeMessage(taken.problem));
 
   let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
@@ -213,18 +236,28 @@ export async function addSecurityKey(
       expectedOrigin: ctx.config.publicOrigin,
       expectedRPID: rpId(ctx),
       requireUserPresence: true,
-      requireUserVerification: false,
+      // A passkey signs in alone, so its PIN or biometric must have been checked from the start.
+      requireUserVerification: passkey,
     });
   } catch (err) {
     const reason = refusalReason(err);
     throw registrationRefused(
       reason === 'no_user_presence'
         ? 'The key did not confirm that someone touched it. Try again and touch the key when it blinks.'
-        : 'The security key’s answer could not be verified. Try adding the key again.',
+        : reason === 'no_user_verification'
+          ? 'The passkey was not added: your device did not check your PIN, fingerprint or face. A passkey needs that check; try again and confirm it when asked.'
+          : passkey
+            ? 'The passkey’s answer could not be verified. Try adding the passkey again.'
+            : 'The security key’s answer could not be verified. Try adding the key again.',
     );
   }
   if (!verified.verified) throw registrationRefused('The security key’s answer could not be verified. Try adding the key again.');
   const credential = verified.registrationInfo.credential;
+  const aaguid = meaningfulAaguid(verified.registrationInfo.aaguid);
+  if (name === null) {
+    const names = (await listSecurityKeys(ctx.db, userId)).map((k) => k.name);
+    name = defaultPasskeyName(aaguid, aaguidModels, names);
+  }
 
   const before = await twoFactorStatus(ctx.db, userId);
   const key: SecurityKey = {
@@ -237,6 +270,8 @@ export async function addSecurityKey(
     name,
     createdAt: now,
     lastUsedAt: null,
+    kind,
+    aaguid,
   };
   try {
     await insertSecurityKey(ctx.db, key);
@@ -256,19 +291,19 @@ export async function addSecurityKey(
   }
   // Confirming a new factor counts as verifying it (SPEC §3).
   await markSessionAuthenticated(ctx.db, session.id, now, combineAmr(session.amr, ['hwk']));
-  await logEvent(ctx, userId, 'security_key_added', meta, { name });
-  return { id: key.id, name, ...(recoveryCodes ? { recoveryCodes } : {}) };
+  await logEvent(ctx, userId, passkey ? 'passkey_added' : 'security_key_added', meta, { name });
+  return { id: key.id, kind, name, ...(recoveryCodes ? { recoveryCodes } : {}) };
 }
 
 /**
  * DELETE /me/security-keys/:id. Returns whether this turned two-factor authentication off.
  */
-export async function removeSecurityKey(ctx: Context, userId: string, id: string, meta: RequestMeta): Promise<{ twoFactorDisabled: boolean }> {
+export async function removeSecurityKey(ctx: Context, userId: string, id: string, meta: RequestMeta): Promise<{ twoFactorDisabled: boolean; kind: CredentialKind }> {
   const removed = await deleteSecurityKey(ctx.db, userId, id);
   if (!removed) throw notFound('That security key');
-  await logEvent(ctx, userId, 'security_key_removed', meta, { name: removed.name });
+  await logEvent(ctx, userId, removed.kind === 'passkey' ? 'passkey_removed' : 'security_key_removed', meta, { name: removed.name });
   const status = await twoFactorStatus(ctx.db, userId);
-  if (isTwoFactorEnabled(status)) return { twoFactorDisabled: false };
+  if (isTwoFactorEnabled(status)) return { twoFactorDisabled: false, kind: removed.kind };
   // That was the last key and there is no authenticator app: two-factor authentication is now off,
   // so what exists only with it goes too, as on Disable (SPEC §2): the recovery codes (they would
   // otherwise stand for a second factor that no longer exists) and the trusted devices (they skip
@@ -277,7 +312,35 @@ export async function removeSecurityKey(ctx: Context, userId: string, id: string
   await clearAttempts(ctx.db, userId);
   await revokeAllDevices(ctx, userId, meta, 'two_factor_disabled');
   await logEvent(ctx, userId, 'two_factor_disabled', meta, { because: 'last_security_key_removed' });
-  return { twoFactorDisabled: true };
+  return { twoFactorDisabled: true, kind: removed.kind };
+}
+
+/** PATCH /me/security-keys/:id: a passkey or security key gets another name. */
+export async function renameKey(ctx: Context, userId: string, id: string, input: { name: string }, meta: RequestMeta): Promise<SecurityKeyView> {
+  const checked = checkKeyName(input.name);
+  if (!checked.ok) throw invalidName(checked.problem);
+  const name = checked.name;
+  if (!(await findSecurityKey(ctx.db, userId, id))) throw notFound('That passkey or security key');
+  if (await securityKeyNameTaken(ctx.db, userId, name, id)) throw nameTaken();
+  let before: SecurityKey | null;
+  try {
+    before = await renameSecurityKey(ctx.db, userId, id, name);
+  } catch (err) {
+    if (err instanceof SecurityKeyConflictError) throw nameTaken();
+    throw err;
+  }
+  if (!before) throw notFound('That passkey or security key');
+  if (before.name !== name) {
+    await logEvent(ctx, userId, before.kind === 'passkey' ? 'passkey_renamed' : 'security_key_renamed', meta, { name, previousName: before.name });
+  }
+  const k = { ...before, name };
+  return {
+    id: k.id,
+    kind: k.kind,
+    name: k.name,
+    createdAt: new Date(k.createdAt).toISOString(),
+    lastUsedAt: k.lastUsedAt === null ? null : new Date(k.lastUsedAt).toISOString(),
+  };
 }
 
 // ---- using a key: login and reauthentication ----
@@ -353,18 +416,34 @@ async function verifyAssertion(
   }
   if (!result.verified) return refuse('bad_signature', { key: key.name });
 
-  const received = result.authenticationInfo.newCounter;
+  return recordKeyUse(ctx, key, result.authenticationInfo.newCounter, now, meta, during, refuse);
+}
+
+/**
+ * The counter rule after a verified signature (WebAuthn §6.1.1), shared by every use of a key or
+ * passkey. The counter moves only by a conditional UPDATE; when another use moved it in between,
+ * it is read again.
+ */
+export async function recordKeyUse(
+  ctx: Context,
+  key: SecurityKey,
+  received: number,
+  now: number,
+  meta: RequestMeta,
+  during: string,
+  refuse: (reason: string, detail?: Record<string, string>) => Promise<never>,
+): Promise<SecurityKey> {
   let stored = key.counter;
-  // The counter moves only by a conditional UPDATE; when another use moved it in between, read again.
   for (let i = 0; i < 5; i++) {
     if (checkCounter(stored, received) === 'possibly_cloned') {
-      await logEvent(ctx, userId, 'security_key_possibly_cloned', meta, { key: key.name, storedCounter: stored, receivedCounter: received, during });
+      await logEvent(ctx, key.userId, 'security_key_possibly_cloned', meta, { key: key.name, storedCounter: stored, receivedCounter: received, during });
+      const what = key.kind === 'passkey' ? 'passkey' : 'security key';
       throw keyRefused(
-        `The security key “${key.name}” was refused: its use counter went backwards, which can mean the key was copied. Use another way to confirm it is you, and consider removing this key.`,
+        `The ${what} “${key.name}” was refused: its use counter went backwards, which can mean it was copied. Use another way to confirm it is you, and consider removing it.`,
       );
     }
     if (await recordSecurityKeyUse(ctx.db, key.id, stored, received, now)) return { ...key, counter: received, lastUsedAt: now };
-    const current = await findSecurityKey(ctx.db, userId, key.id);
+    const current = await findSecurityKey(ctx.db, key.userId, key.id);
     if (!current) return refuse('unknown_credential');
     stored = current.counter;
   }

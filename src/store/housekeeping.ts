@@ -19,6 +19,7 @@ export async function deleteExpiredRows(db: Kysely<Database>, now: number, polic
     )
     .execute();
   await db.deleteFrom('challenges').where('expires_at', '<', now).execute();
+  await db.deleteFrom('passkey_challenges').where('expires_at', '<', now).execute();
   await db.deleteFrom('trusted_devices').where('expires_at', '<', now).execute();
   await deleteExpiredPayloads(db, now);
   await deleteRetiredKeys(db, now);

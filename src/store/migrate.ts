@@ -2,12 +2,18 @@ import { Migrator, type Migration, type MigrationProvider, type MigrationResultS
 import type { Store } from './db.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_session_amr.js';
+import * as m006 from './migrations/006_mail.js';
+import * as m007 from './migrations/007_groups.js';
+import * as m008 from './migrations/008_passkeys.js';
 import * as m009 from './migrations/009_oidc.js';
 
 /** Migrations are listed here, not read from disk, so they ship inside the code that needs them. */
 const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_session_amr': m002,
+  '006_mail': m006,
+  '007_groups': m007,
+  '008_passkeys': m008,
   '009_oidc': m009,
 };
 
@@ -19,7 +25,10 @@ export class MigrationError extends Error {
 
 /** Applies every pending migration in order; safe to run on every start and from several nodes. */
 export async function migrateToLatest(store: Store): Promise<string[]> {
-  const migrator = new Migrator({ db: store.db, provider, migrationTableName: 'twofold_migrations', migrationLockTableName: 'twofold_migrations_lock' });
+  const migrator = new Migrator({ db: store.db, provider, migrationTableName: 'twofold_migrations', migrationLockTableName: 'twofold_migrations_lock',
+    // Features land in any order with numbers given up front: a database that already has a later
+    // number still gets an earlier one that landed after it.
+    allowUnorderedMigrations: true });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');

@@ -11,6 +11,10 @@ export interface UsersTable {
   password_hash: string;
   created_at: number;
   password_changed_at: number;
+  /** When the address was last proven by a link (migration 006); null: not verified. */
+  email_verified_at: number | null;
+  /** Set by "This wasn't me": the next login must go through a password reset. */
+  password_reset_required_at: number | null;
 }
 
 export interface SessionsTable {
@@ -83,6 +87,10 @@ export interface SecurityKeysTable {
   name: string;
   created_at: number;
   last_used_at: number | null;
+  /** 'security_key' (a second factor only) or 'passkey' (discoverable, user-verifying: signs in alone). */
+  kind: Generated<string>;
+  /** The authenticator model's AAGUID, when it reported one. */
+  aaguid: string | null;
 }
 
 export interface SecondFactorAttemptsTable {
@@ -147,6 +155,55 @@ export interface OidcConsentsTable {
   updated_at: number;
 }
 
+export interface MailOutboxTable {
+  id: string;
+  user_id: string | null;
+  kind: string;
+  to_address: string;
+  /** Sealed JSON {subject, text, html}; null once sent (its links are single-use secrets). */
+  content_enc: string | null;
+  state: 'queued' | 'sent' | 'failed';
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  sent_at: number | null;
+  last_error: string | null;
+}
+
+export interface EmailTokensTable {
+  id: string;
+  /** SHA-256 of the 256-bit link token. */
+  token_hash: string;
+  user_id: string;
+  purpose: string;
+  email: string | null;
+  event_id: string | null;
+  detail: string | null;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  challenge: string | null;
+  challenge_expires_at: number | null;
+}
+
+export interface PasskeyChallengesTable {
+  /** base64url challenge as sent to the browser. */
+  challenge: string;
+  /** SHA-256 (base64url) of the ceremony cookie of the browser that asked. */
+  binding: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface UserGroupsTable {
+  user_id: string;
+  /** Normalised group name (core/groups.ts). */
+  name: string;
+  created_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   sessions: SessionsTable;
@@ -161,6 +218,10 @@ export interface Database {
   oidc_clients: OidcClientsTable;
   oidc_signing_keys: OidcSigningKeysTable;
   oidc_consents: OidcConsentsTable;
+  mail_outbox: MailOutboxTable;
+  email_tokens: EmailTokensTable;
+  passkey_challenges: PasskeyChallengesTable;
+  user_groups: UserGroupsTable;
 }
 
 export type { Generated };

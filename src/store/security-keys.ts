@@ -1,4 +1,5 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import { isCredentialKind, type CredentialKind } from '../core/passkey.js';
 import { isUniqueViolation } from './errors.js';
 import type { Database } from './schema.js';
 
@@ -19,9 +20,12 @@ export interface SecurityKey {
   name: string;
   createdAt: number;
   lastUsedAt: number | null;
+  kind: CredentialKind;
+  /** The authenticator model, when it reported one. */
+  aaguid: string | null;
 }
 
-type KeyRow = Database['security_keys'];
+type KeyRow = Selectable<Database['security_keys']>;
 
 function parseTransports(text: string | null): string[] {
   if (!text) return [];
@@ -43,6 +47,8 @@ const toKey = (r: KeyRow): SecurityKey => ({
   name: r.name,
   createdAt: r.created_at,
   lastUsedAt: r.last_used_at,
+  kind: isCredentialKind(r.kind) ? r.kind : 'security_key',
+  aaguid: r.aaguid,
 });
 
 /** The two unique rules a new key can break. */
@@ -80,6 +86,8 @@ export async function insertSecurityKey(db: Kysely<Database>, k: SecurityKey): P
         name: k.name,
         created_at: k.createdAt,
         last_used_at: k.lastUsedAt,
+        kind: k.kind,
+        aaguid: k.aaguid,
       })
       .execute();
   } catch (err) {
@@ -95,13 +103,15 @@ export async function listSecurityKeys(db: Kysely<Database>, userId: string): Pr
 }
 
 /** Names differ only in case are the same name to a person ("Blue key" and "blue key"). */
-export async function securityKeyNameTaken(db: Kysely<Database>, userId: string, name: string): Promise<boolean> {
-  const r = await db
+export async function securityKeyNameTaken(db: Kysely<Database>, userId: string, name: string, exceptId?: string): Promise<boolean> {
+  let q = db
     .selectFrom('security_keys')
     .select('id')
     .where('user_id', '=', userId)
-    .where(sql`lower(name)`, '=', sql`lower(${name})`)
-    .executeTakeFirst();
+    .where(sql`lower(name)`, '=', sql`lower(${name})`);
+  // A rename may change only the case of the key's own name.
+  if (exceptId !== undefined) q = q.where('id', '!=', exceptId);
+  const r = await q.executeTakeFirst();
   return r !== undefined;
 }
 
@@ -133,4 +143,20 @@ export async function findSecurityKey(db: Kysely<Database>, userId: string, id: 
 export async function deleteSecurityKey(db: Kysely<Database>, userId: string, id: string): Promise<SecurityKey | null> {
   const r = await db.deleteFrom('security_keys').where('id', '=', id).where('user_id', '=', userId).returningAll().executeTakeFirst();
   return r ? toKey(r) : null;
+}
+
+/**
+ * Renames the account's own key; the unique index decides a race between two renames. Returns the
+ * key as it was before, or null when the account has no such key.
+ */
+export async function renameSecurityKey(db: Kysely<Database>, userId: string, id: string, name: string): Promise<SecurityKey | null> {
+  const before = await findSecurityKey(db, userId, id);
+  if (!before) return null;
+  try {
+    const r = await db.updateTable('security_keys').set({ name }).where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1 ? before : null;
+  } catch (err) {
+    if (uniqueViolation(err) === 'name_taken') throw new SecurityKeyConflictError('name_taken');
+    throw err;
+  }
 }

@@ -31,11 +31,13 @@ function eventId(at: number, random: RandomSource): string {
   return at.toString(36).padStart(10, '0') + sequence.toString(36).padStart(4, '0') + randomId(random).slice(0, 8);
 }
 
-export async function recordEvent(db: Kysely<Database>, random: RandomSource, e: EventInput): Promise<void> {
+/** Returns the event's id (a notice's "This wasn't me" link is bound to it). */
+export async function recordEvent(db: Kysely<Database>, random: RandomSource, e: EventInput): Promise<string> {
+  const id = eventId(e.at, random);
   await db
     .insertInto('security_events')
     .values({
-      id: eventId(e.at, random),
+      id,
       user_id: e.userId,
       type: e.type,
       at: e.at,
@@ -44,6 +46,7 @@ export async function recordEvent(db: Kysely<Database>, random: RandomSource, e:
       detail: e.detail ? JSON.stringify(e.detail) : null,
     })
     .execute();
+  return id;
 }
 
 /**

@@ -84,8 +84,8 @@ async function unplugCredentials(key: VirtualKey): Promise<() => Promise<void>> 
 
 // ---- page steps ----
 
-const keysSection = (page: Page) => page.getByRole('region', { name: 'Security keys', exact: true });
-const keyItems = (page: Page) => keysSection(page).getByRole('list', { name: 'Your security keys' }).getByRole('listitem');
+const keysSection = (page: Page) => page.getByRole('region', { name: 'Passkeys and security keys', exact: true });
+const keyItems = (page: Page) => keysSection(page).getByRole('list', { name: 'Your passkeys and security keys' }).getByRole('listitem');
 const keyStatus = (page: Page, form: string) => page.locator(`#${form} [data-key-status]`);
 
 /** Account settings → Key name → Add security key; the key answers on its own. */
@@ -257,8 +257,8 @@ describe('security keys in the browser', () => {
 
     await signUp(page, base, address, PASSWORD);
     const section = keysSection(page);
-    await section.getByRole('heading', { name: 'Security keys', level: 2 }).waitFor();
-    await section.getByText('No security keys yet.').waitFor();
+    await section.getByRole('heading', { name: 'Passkeys and security keys', level: 2 }).waitFor();
+    await section.getByText('No passkeys or security keys yet.').waitFor();
     assert.match((await twoFactorSection(page).textContent()) ?? '', /\bdisabled\b/);
     await assertAccessible(page, 'the settings page with no keys');
     await screenshotBothSchemes(page, SHOTS, '01-settings-no-keys');
@@ -308,7 +308,7 @@ describe('security keys in the browser', () => {
     await key.cdp.send('WebAuthn.clearCredentials', { authenticatorId: key.authenticatorId });
     await addKey(page, 'Blue YubiKey');
     await page.locator('#field-name-error').waitFor();
-    assert.match(await describedByText(page, section.getByLabel('Key name', { exact: true })), /already have a security key with that name/);
+    assert.match(await describedByText(page, section.getByLabel('Key name', { exact: true })), /already have a passkey or security key with that name/);
     assert.match(await page.title(), /^Error: /);
     assert.equal(await focusedId(page), 'field-name', 'the refused field has the focus');
     const answered = (await credentials(key)).length;
@@ -380,7 +380,7 @@ describe('security keys in the browser', () => {
     await page.waitForURL(`${base}/settings?notice=key_removed_two_factor_off#security-keys`);
     await keysSection(page).getByText(/two-factor authentication is now off/).waitFor();
     assert.match((await twoFactorSection(page).textContent()) ?? '', /\bdisabled\b/);
-    await keysSection(page).getByText('No security keys yet.').waitFor();
+    await keysSection(page).getByText('No passkeys or security keys yet.').waitFor();
     assert.equal(await page.getByRole('region', { name: 'Trusted devices' }).count(), 0, 'the trusted device went with it');
     await assertAccessible(page, 'the settings page after removing the last key');
     await screenshotBothSchemes(page, SHOTS, '08-last-key-removed');

@@ -6,6 +6,8 @@ import type { App } from '../../src/http/schemas.js';
 import { buildContext } from '../../src/service/build-context.js';
 import { openStore } from '../../src/store/db.js';
 import type { Context } from '../../src/service/context.js';
+import { startMailDelivery } from '../../src/service/mail/delivery.js';
+import type { MailWorker, MailWorkerOptions } from '../../src/service/mail/worker.js';
 import { Client } from './client.js';
 import { createTestDatabase, type DbKind, type TestDatabase } from './databases.js';
 import { freePort } from './ports.js';
@@ -19,6 +21,8 @@ export interface TestServer {
   config: Config;
   database: TestDatabase;
   client(headers?: Record<string, string>): Client;
+  /** The node's mail delivery worker, when started with `mail`. */
+  mail: MailWorker | undefined;
   close(): Promise<void>;
 }
 
@@ -30,7 +34,7 @@ export interface TestServer {
  */
 export async function startTestServer(
   kind: DbKind,
-  opts: { env?: Record<string, string>; clock?: Clock; publicHost?: boolean } = {},
+  opts: { env?: Record<string, string>; clock?: Clock; publicHost?: boolean; mail?: MailWorkerOptions } = {},
 ): Promise<TestServer> {
   const database = await createTestDatabase(kind);
   const port = opts.publicHost ? await freePort() : 0;
@@ -42,17 +46,27 @@ export async function startTestServer(
     ...(opts.publicHost ? { PUBLIC_URL: `http://localhost:${port}` } : {}),
     ...opts.env,
   };
-  return listen(loadConfig(env, process.cwd()), database, port, opts.clock, () => database.drop());
+  return listen(loadConfig(env, process.cwd()), database, port, opts.clock, () => database.drop(), opts.mail);
 }
 
-async function listen(config: Config, database: TestDatabase, port: number, clock: Clock | undefined, cleanUp: () => Promise<void>): Promise<TestServer> {
+async function listen(
+  config: Config,
+  database: TestDatabase,
+  port: number,
+  clock: Clock | undefined,
+  cleanUp: () => Promise<void>,
+  mailOpts?: MailWorkerOptions,
+): Promise<TestServer> {
   const ctx = await buildContext(config, database.store, { clock: clock ?? systemClock });
   const app = await buildServer(ctx, { logger: false });
   await app.listen({ port, host: '127.0.0.1' });
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');
   const url = `http://127.0.0.1:${addr.port}`;
+  // Mail is delivered only where a test asks for it; elsewhere messages just wait in the outbox.
+  const mail = mailOpts ? startMailDelivery(ctx, mailOpts) : undefined;
   return {
+    mail,
     url,
     publicUrl: config.publicOrigin,
     app,
@@ -61,6 +75,7 @@ async function listen(config: Config, database: TestDatabase, port: number, cloc
     database,
     client: (headers) => new Client(url, headers),
     async close() {
+      await mail?.stop();
       await app.close();
       await cleanUp();
     },
@@ -71,8 +86,8 @@ async function listen(config: Config, database: TestDatabase, port: number, cloc
  * Another node of the same deployment: its own process state and its own database connection(s),
  * the same database and TWOFOLD_SECRET as `first`. Close it before `first`, which drops the database.
  */
-export async function startAnotherNode(first: TestServer, opts: { clock?: Clock; config?: Partial<Config> } = {}): Promise<TestServer> {
+export async function startAnotherNode(first: TestServer, opts: { clock?: Clock; config?: Partial<Config>; mail?: MailWorkerOptions } = {}): Promise<TestServer> {
   const store = openStore(first.database.url);
   const config = { ...first.config, port: 0, ...opts.config };
-  return listen(config, { ...first.database, store, drop: async () => {} }, 0, opts.clock, () => store.close());
+  return listen(config, { ...first.database, store, drop: async () => {} }, 0, opts.clock, () => store.close(), opts.mail);
 }

@@ -1,8 +1,10 @@
 /**
  * A software FIDO2 authenticator for the API tests, built on node:crypto only (no project code):
  * EC P-256 keys (COSE ES256), `none` attestation, and the JSON that @simplewebauthn/browser would
- * hand to the server. Knobs let a test break one rule at a time: user presence, the signature,
- * the counter, the origin, the credential id.
+ * hand to the server. Knobs let a test break one rule at a time: user presence, user verification,
+ * the signature, the counter, the origin, the credential id, the user handle. Credentials created
+ * with `residentKey: 'required'` are discoverable: they keep the account's user handle and answer a
+ * request without an allowed-credential list (a passkey).
  */
 import { createHash, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 
@@ -49,6 +51,7 @@ const sha256 = (data: Uint8Array | string): Buffer => createHash('sha256').updat
 const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
 
 const FLAG_UP = 0x01;
+const FLAG_UV = 0x04;
 const FLAG_AT = 0x40;
 
 export interface SoftCredential {
@@ -57,12 +60,16 @@ export interface SoftCredential {
   cosePublicKey: Buffer;
   rpId: string;
   counter: number;
+  /** base64url user.id of the creation options, kept by a discoverable credential (a passkey). */
+  userHandle: string | null;
 }
 
 interface CreationOptions {
   challenge: string;
   rp: { id?: string; name: string };
+  user?: { id: string };
   excludeCredentials?: { id: string }[];
+  authenticatorSelection?: { residentKey?: string; userVerification?: string };
 }
 interface RequestOptions {
   challenge: string;
@@ -83,7 +90,7 @@ export interface AssertionJSON {
   id: string;
   rawId: string;
   type: 'public-key';
-  response: { clientDataJSON: string; authenticatorData: string; signature: string };
+  response: { clientDataJSON: string; authenticatorData: string; signature: string; userHandle?: string };
   clientExtensionResults: Record<string, never>;
   authenticatorAttachment: 'cross-platform';
 }
@@ -99,6 +106,20 @@ export interface AssertionKnobs {
   counter?: number;
   origin?: string;
   challenge?: string;
+  /** The user-verification flag (default: true when the request requires it, else false). */
+  userVerified?: boolean;
+  /** Send this user handle instead of the credential's (null: none). */
+  userHandle?: string | null;
+}
+
+export interface CreationKnobs {
+  userPresent?: boolean;
+  /** The user-verification flag (default: true when the options require it, else false). */
+  userVerified?: boolean;
+  credentialId?: Buffer;
+  origin?: string;
+  /** The authenticator model (16 bytes; default all zeros, "none given"). */
+  aaguid?: Buffer;
 }
 
 export class SoftAuthenticator {
@@ -114,7 +135,7 @@ export class SoftAuthenticator {
   ) {}
 
   /** navigator.credentials.create(): a new EC P-256 credential with `none` attestation. */
-  create(options: CreationOptions, knobs: { userPresent?: boolean; credentialId?: Buffer; origin?: string } = {}): RegistrationJSON {
+  create(options: CreationOptions, knobs: CreationKnobs = {}): RegistrationJSON {
     const rpId = options.rp.id ?? new URL(this.origin).hostname;
     const excluded = new Set((options.excludeCredentials ?? []).map((c) => c.id));
     for (const id of this.credentials.keys()) if (excluded.has(id)) throw new Error('InvalidStateError: this authenticator is already registered');
@@ -131,14 +152,16 @@ export class SoftAuthenticator {
     );
     const id = knobs.credentialId ?? randomBytes(32);
     const counter = this.counting ? 1 : 0;
-    const cred: SoftCredential = { id, privateKey, cosePublicKey, rpId, counter };
+    const discoverable = options.authenticatorSelection?.residentKey === 'required';
+    const cred: SoftCredential = { id, privateKey, cosePublicKey, rpId, counter, userHandle: discoverable ? (options.user?.id ?? null) : null };
+    const uv = knobs.userVerified ?? options.authenticatorSelection?.userVerification === 'required';
     const idLen = Buffer.alloc(2);
     idLen.writeUInt16BE(id.length);
     const authData = Buffer.concat([
       sha256(rpId),
-      Buffer.from([(knobs.userPresent === false ? 0 : FLAG_UP) | FLAG_AT]),
+      Buffer.from([(knobs.userPresent === false ? 0 : FLAG_UP) | (uv ? FLAG_UV : 0) | FLAG_AT]),
       counterBytes(counter),
-      Buffer.alloc(16), // AAGUID: none
+      knobs.aaguid ?? Buffer.alloc(16), // AAGUID: none by default
       idLen,
       id,
       cosePublicKey,
@@ -157,9 +180,11 @@ export class SoftAuthenticator {
   }
 
   /** navigator.credentials.get(): an assertion signed over authenticatorData || SHA-256(clientDataJSON). */
-  get(options: RequestOptions, knobs: AssertionKnobs = {}): AssertionJSON {
+  get(options: RequestOptions & { userVerification?: string }, knobs: AssertionKnobs = {}): AssertionJSON {
     const allowed = (options.allowCredentials ?? []).map((c) => c.id);
-    const id = knobs.credentialId ?? allowed.find((a) => this.credentials.has(a)) ?? [...this.credentials.keys()][0];
+    // Without an allowed list only discoverable credentials can answer (as a real authenticator).
+    const discoverable = [...this.credentials].find(([, c]) => c.userHandle !== null)?.[0];
+    const id = knobs.credentialId ?? (allowed.length ? allowed.find((a) => this.credentials.has(a)) : discoverable) ?? [...this.credentials.keys()][0];
     const cred = id === undefined ? undefined : this.credentials.get(id);
     if (!id || !cred) throw new Error('NotAllowedError: no credential of this authenticator is allowed');
     let counter: number;
@@ -168,18 +193,21 @@ export class SoftAuthenticator {
       if (this.counting) cred.counter += 1;
       counter = cred.counter;
     }
-    const authData = Buffer.concat([sha256(options.rpId ?? cred.rpId), Buffer.from([knobs.userPresent === false ? 0 : FLAG_UP]), counterBytes(counter)]);
+    const uv = knobs.userVerified ?? options.userVerification === 'required';
+    const flags = (knobs.userPresent === false ? 0 : FLAG_UP) | (uv ? FLAG_UV : 0);
+    const authData = Buffer.concat([sha256(options.rpId ?? cred.rpId), Buffer.from([flags]), counterBytes(counter)]);
     const clientDataJSON = Buffer.from(
       JSON.stringify({ type: 'webauthn.get', challenge: knobs.challenge ?? options.challenge, origin: knobs.origin ?? this.origin, crossOrigin: false }),
     );
     const signed = Buffer.concat([authData, sha256(clientDataJSON)]);
     // ES256 signatures are DER-encoded ECDSA (node's default encoding).
+    const userHandle = knobs.userHandle === undefined ? cred.userHandle : knobs.userHandle;
     const signature = sign('sha256', knobs.badSignature ? Buffer.concat([signed, Buffer.from('tampered')]) : signed, cred.privateKey);
     return {
       id,
       rawId: id,
       type: 'public-key',
-      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature) },
+      response: { clientDataJSON: b64url(clientDataJSON), authenticatorData: b64url(authData), signature: b64url(signature), ...(userHandle ? { userHandle } : {}) },
       clientExtensionResults: {},
       authenticatorAttachment: 'cross-platform',
     };

@@ -36,16 +36,16 @@ function wrongValue(s: Schema): unknown {
 }
 
 interface Route {
-  method: 'POST' | 'DELETE';
+  method: 'POST' | 'DELETE' | 'PATCH';
   path: string;
   body: Schema | undefined;
 }
 
-/** Every POST (and DELETE with a body) the API documents, with a concrete path. */
+/** Every POST and PATCH (and DELETE with a body) the API documents, with a concrete path. */
 function routesOf(doc: Schema): Route[] {
   const routes: Route[] = [];
   for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Schema>>)) {
-    for (const method of ['post', 'delete'] as const) {
+    for (const method of ['post', 'delete', 'patch'] as const) {
       const op = item[method];
       if (!op) continue;
       const body = op.requestBody?.content?.['application/json']?.schema;
@@ -171,6 +171,8 @@ for (const { kind, skip } of databaseKinds()) {
       const routes = routesOf(doc);
       assert.ok(routes.some((r) => r.path === '/api/v1/signup'));
       assert.ok(routes.some((r) => r.path === '/api/v1/logout'));
+      assert.ok(routes.some((r) => r.method === 'PATCH' && r.path === '/api/v1/me/security-keys/no-such-id'));
+      assert.ok(routes.some((r) => r.path === '/api/v1/login/passkey'));
       for (const route of routes) await unchanged(`${route.method} ${route.path}`, async () => {
         const name = `${route.method} ${route.path}`;
         for (const [what, body, headers, status] of parseLevelCases()) {

@@ -7,7 +7,9 @@ import type { Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { actionOf, authRequest, browserFor, follow, form, POST_LOGOUT, REDIRECT, redeem, registerRp, submit, type Rp, type Stop } from '../helpers/oidc.js';
 import { startAnotherNode, startTestServer, type TestServer } from '../helpers/server.js';
-import { API, codeAt, enableTwoFactor, nextStep, PASSWORD, signupWithTwoFactor, type TwoFactorUser } from '../helpers/totp.js';
+import { API, codeAt, enableTwoFactor, nextStep, PASSWORD, signupWithTwoFactor, userIdOf, type TwoFactorUser } from '../helpers/totp.js';
+import { addGroups } from '../../src/store/groups.js';
+import { markEmailVerified } from '../../src/store/users.js';
 
 /** The parts of a JWT's header and payload, read without verifying (openid-client verified it). */
 function jwtParts(jwt: string): { header: Record<string, unknown>; payload: Record<string, unknown> } {
@@ -69,6 +71,8 @@ for (const { kind, skip } of databaseKinds()) {
 
     test('code + PKCE, confidential client (client_secret_basic): login, second factor, consent, tokens, userinfo', async () => {
       const rp = await registerRp(server);
+      const userId = await userIdOf(server, user.email);
+      await addGroups(server.ctx.db, userId, ['devs', 'admins'], clock.now());
       const req = await authRequest(rp, { scope: 'openid email profile groups' });
       const browser = browserFor(server);
       let stop = await pageLogin(browser, await follow(server, browser, req.url));
@@ -83,11 +87,16 @@ for (const { kind, skip } of databaseKinds()) {
       assert.equal(claims.email_verified, false);
       assert.deepEqual(claims.amr, ['pwd', 'otp', 'mfa']);
       assert.equal(typeof claims.auth_time, 'number');
-      assert.deepEqual(claims.groups, []);
+      assert.deepEqual(claims.groups, ['admins', 'devs']);
+      assert.equal(claims.sub, userId, 'sub is the account id: stable and opaque');
       assert.equal(jwtParts(tokens.id_token!).header.alg, 'RS256');
       const info = await oidc.fetchUserInfo(rp.config, tokens.access_token, claims.sub);
       assert.equal(info.email, user.email);
       assert.equal(info.sub, claims.sub);
+      assert.deepEqual(info.groups, ['admins', 'devs']);
+      await markEmailVerified(server.ctx.db, userId, clock.now());
+      const verified = await oidc.fetchUserInfo(rp.config, tokens.access_token, claims.sub);
+      assert.equal(verified.email_verified, true);
       assert.equal(tokens.refresh_token, undefined, 'no offline_access asked, no refresh token');
     });
 

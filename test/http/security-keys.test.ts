@@ -133,7 +133,7 @@ for (const { kind, skip } of databaseKinds()) {
       const { client, userId } = await signup();
       const first = await addKey(client, authenticator(), '  Blue key  ');
       assert.equal(first.status, 201, first.text);
-      assert.deepEqual(Object.keys(first.json).sort(), ['id', 'name', 'recoveryCodes']);
+      assert.deepEqual(Object.keys(first.json).sort(), ['id', 'kind', 'name', 'recoveryCodes']);
       assert.equal(first.json.name, 'Blue key');
       assert.equal(first.json.recoveryCodes.length, 10);
       assert.equal(new Set(first.json.recoveryCodes).size, 10);
@@ -148,7 +148,7 @@ for (const { kind, skip } of databaseKinds()) {
       );
       const second = await client.post(`${API}/me/security-keys`, { name: 'Backup key', response: authenticator().create(options.json) });
       assert.equal(second.status, 201, second.text);
-      assert.deepEqual(Object.keys(second.json).sort(), ['id', 'name']);
+      assert.deepEqual(Object.keys(second.json).sort(), ['id', 'kind', 'name']);
       assert.equal((await client.get(`${API}/me`)).json.twoFactor.recoveryCodesRemaining, 10, 'the codes were not replaced');
 
       const types = (await events(userId)).map((e) => e.type);
@@ -499,7 +499,7 @@ for (const { kind, skip } of databaseKinds()) {
       const list = await first.get(`${API}/me/security-keys`);
       assert.equal(list.status, 200);
       assert.equal(list.json.length, 1);
-      assert.deepEqual(Object.keys(list.json[0]).sort(), ['createdAt', 'id', 'lastUsedAt', 'name']);
+      assert.deepEqual(Object.keys(list.json[0]).sort(), ['createdAt', 'id', 'kind', 'lastUsedAt', 'name']);
       assert.equal(list.json[0].name, 'Blue key');
       assert.equal(list.json[0].lastUsedAt, null);
       assert.equal(list.json[0].createdAt, new Date(clock.now()).toISOString());

@@ -1,12 +1,14 @@
 import { Type } from '@sinclair/typebox';
 import { login, logout, signup } from '../../service/accounts.js';
 import type { Context } from '../../service/context.js';
+import { listGroups } from '../../store/groups.js';
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus } from '../../store/two-factor-status.js';
 import { authOf, loadAuth } from '../auth.js';
 import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import { Credentials, errors, LoginAnswer, Me, NewAccount, UserRef, type App } from '../schemas.js';
 import { PENDING_LOGIN_MS } from '../../core/session.js';
+import { isEmailVerified } from '../../store/users.js';
 
 export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
   const names = cookieNames(ctx.config);
@@ -76,11 +78,13 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
     },
     async (request) => {
       const { session, email } = authOf(request);
-      const status = await twoFactorStatus(ctx.db, session.userId);
+      const [status, groups] = await Promise.all([twoFactorStatus(ctx.db, session.userId), listGroups(ctx.db, session.userId)]);
       return {
         id: session.userId,
         email,
+        emailVerified: await isEmailVerified(ctx.db, session.userId),
         twoFactor: { enabled: isTwoFactorEnabled(status), methods: methodsOf(status), recoveryCodesRemaining: status.recoveryCodesRemaining },
+        groups,
       };
     },
   );

@@ -2,6 +2,8 @@ import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
 import type { App } from '../schemas.js';
 import { accountRoutes } from './accounts.js';
+import { mailRoutes } from './mail.js';
+import { passkeyRoutes } from './passkeys.js';
 import { securityKeyRoutes } from './security-keys.js';
 import { securityLogRoutes } from './security-log.js';
 import { twoFactorRoutes } from './two-factor.js';
@@ -32,6 +34,8 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
   securityLogRoutes(app, ctx);
   twoFactorRoutes(app, ctx, authRateLimit);
   securityKeyRoutes(app, ctx, authRateLimit);
+  mailRoutes(app, ctx, authRateLimit);
+  passkeyRoutes(app, ctx, authRateLimit);
 
   // Answers here can carry secrets and codes; no cache may keep them.
   app.addHook('onSend', async (_request, reply) => {

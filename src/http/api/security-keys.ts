@@ -30,7 +30,7 @@ export const AuthenticationResponse = Type.Object(
   { additionalProperties: true, description: 'the JSON of startAuthentication() from @simplewebauthn/browser' },
 );
 
-const CreationOptions = Type.Object(
+export const CreationOptions = Type.Object(
   {
     challenge: Type.String(),
     rp: Type.Object({ id: Type.Optional(Type.String()), name: Type.String() }, { additionalProperties: true }),
@@ -39,13 +39,14 @@ const CreationOptions = Type.Object(
   { additionalProperties: true, description: 'PublicKeyCredentialCreationOptionsJSON: give it to startRegistration({ optionsJSON })' },
 );
 
-const RequestOptions = Type.Object(
+export const RequestOptions = Type.Object(
   { challenge: Type.String() },
   { additionalProperties: true, description: 'PublicKeyCredentialRequestOptionsJSON: give it to startAuthentication({ optionsJSON })' },
 );
 
-const KeyView = Type.Object({
+export const KeyView = Type.Object({
   id: Type.String(),
+  kind: Type.Union([Type.Literal('security_key'), Type.Literal('passkey')], { description: 'a passkey also signs in without a password; both are second factors' }),
   name: Type.String(),
   createdAt: Type.String({ format: 'date-time' }),
   lastUsedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -81,6 +82,7 @@ export function securityKeyRoutes(app: App, ctx: Context, authRateLimit: { max: 
         response: {
           201: Type.Object({
             id: Type.String(),
+            kind: Type.Literal('security_key'),
             name: Type.String(),
             recoveryCodes: Type.Optional(Type.Array(Type.String(), { minItems: 10, maxItems: 10, description: 'only when this key turned two-factor authentication on' })),
           }),
@@ -90,7 +92,7 @@ export function securityKeyRoutes(app: App, ctx: Context, authRateLimit: { max: 
     },
     async (request, reply) => {
       const added = await addSecurityKey(ctx, authOf(request).session, request.body, requestMeta(request));
-      return reply.code(201).send(added);
+      return reply.code(201).send({ ...added, kind: 'security_key' as const });
     },
   );
 
@@ -98,7 +100,7 @@ export function securityKeyRoutes(app: App, ctx: Context, authRateLimit: { max: 
     '/me/security-keys',
     {
       config: { auth: 'user' },
-      schema: { summary: 'The account’s security keys', tags: ['security-keys'], response: { 200: Type.Array(KeyView), ...errors(401) } },
+      schema: { summary: 'The account’s passkeys and security keys, in one list', tags: ['security-keys'], response: { 200: Type.Array(KeyView), ...errors(401) } },
     },
     async (request) => listKeys(ctx, authOf(request).session.userId),
   );
@@ -108,7 +110,7 @@ export function securityKeyRoutes(app: App, ctx: Context, authRateLimit: { max: 
     {
       config: { auth: 'fresh' },
       schema: {
-        summary: 'Remove a security key',
+        summary: 'Remove a passkey or security key',
         description: 'Removing the last key of an account without an authenticator app turns two-factor authentication off (recovery codes and trusted devices go too).',
         tags: ['security-keys'],
         params: Obj({ id: Type.String({ maxLength: 64 }) }),

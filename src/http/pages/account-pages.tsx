@@ -9,6 +9,8 @@ import { Card, Layout, Notice, PageHeading } from './layout.js';
 import { safeNext, withNext } from './next-path.js';
 import { pageBase } from './page-context.js';
 import { sendPage } from './render.js';
+import { KEY_SCRIPTS } from './security-key-views.js';
+import { PasskeySignInForm, type PasskeySignInState } from './passkey-login.js';
 
 export interface CredentialsPageProps {
   csrf: string;
@@ -18,19 +20,32 @@ export interface CredentialsPageProps {
   notice?: string | undefined;
 }
 
-export function LoginPage({ csrf, email, next, failure, notice, signupOpen }: CredentialsPageProps & { signupOpen: boolean }) {
+export function LoginPage({ csrf, email, next, failure, notice, signupOpen, passkey }: CredentialsPageProps & { signupOpen: boolean; passkey: PasskeySignInState }) {
   const errors = failure?.fields ?? {};
   return (
-    <Layout title="Log in" hasErrors={!!failure}>
+    <Layout title="Log in" hasErrors={!!failure || !!passkey.failure} scripts={KEY_SCRIPTS}>
       <Card>
         <PageHeading title="Log in" />
         {notice ? <Notice>{notice}</Notice> : null}
         <FormAlert message={failure?.form} />
         <Form action={withNext('/login', next)} csrf={csrf}>
-          <Field name="email" label="Email" type="email" value={email} autocomplete="username" spellcheck={false} autocapitalize="none" required autofocus={!!errors.email || !failure} error={errors.email} />
+          {/* "webauthn": browsers offer this site's passkeys in the field's autofill (conditional mediation). */}
+          <Field
+            name="email"
+            label="Email"
+            type="email"
+            value={email}
+            autocomplete="username webauthn"
+            spellcheck={false}
+            autocapitalize="none"
+            required
+            autofocus={!!errors.email || (!failure && !passkey.failure)}
+            error={errors.email}
+          />
           <Field name="password" label="Password" type="password" autocomplete="current-password" required autofocus={!errors.email && !!errors.password} error={errors.password} />
           <Button block>Log in</Button>
         </Form>
+        <PasskeySignInForm csrf={csrf} next={next} state={passkey} />
       </Card>
       {signupOpen ? (
         <p class="below-card">
@@ -99,7 +114,7 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     // `fresh`: an application asked for a new login (OpenID Connect prompt=login, max_age).
     if (auth && !auth.session.pending && query.fresh === undefined) return reply.redirect(next ?? '/settings', 303);
     const notice = query.expired !== undefined ? LOGIN_NOTICES.expired : query.logged_out !== undefined ? LOGIN_NOTICES.logged_out : undefined;
-    return sendPage(reply, <LoginPage csrf={csrf} next={next} notice={notice} signupOpen={signupOpen()} />);
+    return sendPage(reply, <LoginPage csrf={csrf} next={next} notice={notice} signupOpen={signupOpen()} passkey={{ rpId: ctx.config.publicUrl.hostname }} />);
   });
 
   app.post('/login', { config: { rateLimit: authRateLimit } }, async (request, reply) => {
@@ -107,7 +122,12 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     const form = readForm(request, ['email', 'password']);
     const { csrf, auth } = await pageBase(ctx, request, reply);
     const show = (failure: FormFailure) =>
-      sendPage(reply, <LoginPage csrf={csrf} email={form.email} next={next} failure={failure} signupOpen={signupOpen()} />, failure.status, failure.headers);
+      sendPage(
+        reply,
+        <LoginPage csrf={csrf} email={form.email} next={next} failure={failure} signupOpen={signupOpen()} passkey={{ rpId: ctx.config.publicUrl.hostname }} />,
+        failure.status,
+        failure.headers,
+      );
     if (!form.email.trim()) return show(fieldFailure('email', 'Enter your email address.'));
     if (!form.password) return show(fieldFailure('password', 'Enter your password.'));
     try {

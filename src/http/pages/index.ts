@@ -7,6 +7,8 @@ import { loadVendorFiles, PUBLIC_DIR, vendorFile } from './assets.js';
 import { verifyCsrf } from './csrf.js';
 import { changePasswordPages } from './change-password.js';
 import { disablePages } from './disable-two-factor.js';
+import { mailPages } from './mail-pages.js';
+import { passkeyLoginPages } from './passkey-login.js';
 import { reauthenticatePages } from './reauthenticate.js';
 import { securityKeyPages } from './security-keys.js';
 import { recoveryCodePages } from './recovery-codes.js';
@@ -72,4 +74,6 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   disablePages(app, ctx, authRateLimit);
   changePasswordPages(app, ctx, authRateLimit);
   reauthenticatePages(app, ctx, authRateLimit);
+  mailPages(app, ctx);
+  passkeyLoginPages(app, ctx, authRateLimit);
 }

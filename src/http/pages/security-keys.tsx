@@ -1,6 +1,6 @@
 import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
-import { addSecurityKey, removeSecurityKey } from '../../service/security-keys.js';
+import { addSecurityKey, removeSecurityKey, renameKey } from '../../service/security-keys.js';
 import { clearCookie, cookieNames } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
@@ -9,6 +9,8 @@ import { signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
 import { fresh, isReauthRequired, toReauthenticate } from './second-factor-fields.js';
 import { GARBLED_RESPONSE, KEY_RESPONSE_MAX, NEEDS_JAVASCRIPT, parseKeyResponse } from './security-key-views.js';
+
+const PASSKEY_NEEDS_JAVASCRIPT = 'Passkeys need JavaScript: the browser creates them through it. Turn JavaScript on for this site and try again.';
 import { showSettings } from './settings.js';
 import { CodesShownPage, freshCodesFile } from './two-factor-setup.js';
 
@@ -66,8 +68,11 @@ export function securityKeyPages(app: App, ctx: Context, authRateLimit: { max: n
     if (!fresh(ctx, auth)) return toReauthenticate(reply, '/settings');
     const id = String((request.params as Record<string, unknown>).id ?? '');
     let twoFactorDisabled = false;
+    let what = 'key';
     try {
-      ({ twoFactorDisabled } = await removeSecurityKey(ctx, auth.session.userId, id, requestMeta(request)));
+      const removed = await removeSecurityKey(ctx, auth.session.userId, id, requestMeta(request));
+      twoFactorDisabled = removed.twoFactorDisabled;
+      if (removed.kind === 'passkey') what = 'passkey';
     } catch (err) {
       if (isReauthRequired(err)) return toReauthenticate(reply, '/settings');
       // Already gone (removed in another tab): the list simply no longer shows it.
@@ -75,6 +80,53 @@ export function securityKeyPages(app: App, ctx: Context, authRateLimit: { max: n
     }
     // Two-factor authentication went off with the last key: this browser's trust cookie is dead too.
     if (twoFactorDisabled) clearCookie(reply, ctx.config, names.device);
-    return reply.redirect(`/settings?notice=${twoFactorDisabled ? 'key_removed_two_factor_off' : 'key_removed'}#security-keys`, 303);
+    return reply.redirect(`/settings?notice=${what}_removed${twoFactorDisabled ? '_two_factor_off' : ''}#security-keys`, 303);
+  });
+
+  // Add passkey: no name to give (it is named after the device); the ceremony runs in public/security-keys.js.
+  app.post('/settings/passkeys', { config: { rateLimit: authRateLimit } }, async (request, reply) => {
+    const form = readForm(request, ['response'], { maxLength: { response: KEY_RESPONSE_MAX } });
+    const base = await signedInPage(ctx, request, reply);
+    const { csrf, auth } = base;
+    if (!fresh(ctx, auth)) return toReauthenticate(reply, '/settings');
+    const show = (failure: FormFailure) => showSettings(ctx, request, reply, base, { target: { kind: 'passkey' }, name: '', failure });
+    if (!form.response.trim()) return show({ status: 400, headers: {}, fields: {}, form: PASSKEY_NEEDS_JAVASCRIPT });
+    const response = parseKeyResponse(form.response);
+    if (response === undefined) return show({ status: 400, headers: {}, fields: {}, form: GARBLED_RESPONSE });
+    let added: Awaited<ReturnType<typeof addSecurityKey>>;
+    try {
+      added = await addSecurityKey(ctx, auth.session, { name: '', response }, requestMeta(request), 'passkey');
+    } catch (err) {
+      if (isReauthRequired(err)) return toReauthenticate(reply, '/settings');
+      return show(formFailure(err));
+    }
+    if (!added.recoveryCodes) return reply.redirect('/settings?notice=passkey_added#security-keys', 303);
+    return sendPage(
+      reply,
+      <CodesShownPage
+        csrf={csrf}
+        email={auth.email}
+        codes={added.recoveryCodes}
+        fileText={freshCodesFile(ctx, auth.email, added.recoveryCodes)}
+        kind="setup"
+        factor="passkey"
+        hashed={ctx.config.recoveryCodes === 'hashed'}
+      />,
+    );
+  });
+
+  // Rename: not a sensitive change (it grants nothing), so a signed-in session is enough.
+  app.post('/settings/security-keys/:id/rename', async (request, reply) => {
+    const form = readForm(request, ['name']);
+    const base = await signedInPage(ctx, request, reply);
+    const id = String((request.params as Record<string, unknown>).id ?? '');
+    try {
+      await renameKey(ctx, base.auth.session.userId, id, { name: form.name }, requestMeta(request));
+    } catch (err) {
+      // Removed in another tab: the list simply no longer shows it.
+      if (err instanceof AppError && err.code === 'not_found') return reply.redirect('/settings#security-keys', 303);
+      return showSettings(ctx, request, reply, base, { target: { kind: 'rename', id }, name: form.name, failure: formFailure(err) });
+    }
+    return reply.redirect('/settings?notice=key_renamed#security-keys', 303);
   });
 }

@@ -22,12 +22,26 @@ export const EVENT_LABELS: Record<SecurityEventType, string> = {
   security_key_removed: 'Security key removed',
   security_key_failed: 'Security key not accepted',
   security_key_possibly_cloned: 'Security key may have been copied',
+  security_key_renamed: 'Security key renamed',
+  passkey_added: 'Passkey added',
+  passkey_removed: 'Passkey removed',
+  passkey_renamed: 'Passkey renamed',
   device_trusted: 'Device trusted for 30 days',
   device_revoked: 'Trusted device revoked',
   trusted_devices_revoked: 'All trusted devices revoked',
   reauthenticated: 'Identity confirmed',
   password_changed: 'Password changed',
   admin_two_factor_reset: 'Two-factor authentication reset by the operator',
+  email_verification_sent: 'Email confirmation link sent',
+  email_verified: 'Email address confirmed',
+  email_change_requested: 'Email change asked for',
+  email_changed: 'Email address changed',
+  password_reset_requested: 'Password reset link sent',
+  password_reset: 'Password reset',
+  password_reset_refused: 'Password reset refused',
+  password_reset_required: 'Login refused until the password is reset',
+  account_secured: 'Account secured ("This wasn\u2019t me")',
+  groups_changed: 'Groups changed',
 };
 
 const LOGIN_METHODS: Record<string, string> = {
@@ -37,6 +51,7 @@ const LOGIN_METHODS: Record<string, string> = {
   security_key: 'with security key',
   recovery_code: 'with a recovery code',
   trusted_device: 'on a trusted device',
+  passkey: 'with a passkey',
 };
 
 const FAIL_REASONS: Record<string, string> = {
@@ -56,7 +71,7 @@ export function describeEvent(e: Pick<SecurityEvent, 'type' | 'detail'>): string
   const label = (EVENT_LABELS as Record<string, string | undefined>)[e.type] ?? words(e.type);
   const method = e.detail?.method;
   if (e.type === 'login' && typeof method === 'string' && LOGIN_METHODS[method]) return `${label} ${LOGIN_METHODS[method]}`;
-  const keyName = e.type.startsWith('security_key_') ? (e.detail?.key ?? e.detail?.name) : undefined;
+  const keyName = e.type.startsWith('security_key_') || e.type.startsWith('passkey_') ? (e.detail?.key ?? e.detail?.name) : undefined;
   if (typeof keyName === 'string' && keyName) return `${label}: “${keyName}”`;
   const reason = e.detail?.reason;
   if (e.type === 'login_failed' && typeof reason === 'string' && FAIL_REASONS[reason]) return `${label}: ${FAIL_REASONS[reason]}`;

@@ -58,6 +58,12 @@ const KEY_NOTICES: Record<string, string> = {
   key_removed: 'The security key was removed. It can no longer be used to log in.',
   key_removed_two_factor_off:
     'The security key was removed. It was your last second factor, so two-factor authentication is now off: your recovery codes and trusted devices were removed too.',
+  passkey_added: 'The passkey was added. You can sign in with it without your password, and use it as the second step after it.',
+  passkey_added_two_factor_on: 'Two-factor authentication is on. Sign in with your passkey, or with your password and then the passkey.',
+  passkey_removed: 'The passkey was removed. It can no longer be used to log in; your device may still list it until you delete it there.',
+  passkey_removed_two_factor_off:
+    'The passkey was removed. It was your last second factor, so two-factor authentication is now off: your recovery codes and trusted devices were removed too.',
+  key_renamed: 'The name was changed.',
 };
 
 /** The flash messages a redirect to /settings can carry in its query: fixed words, nothing secret. */
@@ -70,7 +76,7 @@ export function settingsNotice(query: Record<string, unknown>): { notice?: strin
   return { ...(notice ? { notice } : {}), ...(keyNotice ? { keyNotice } : {}), ...(codesLeft !== undefined ? { codesLeft } : {}) };
 }
 
-/** "a code from your authenticator app or your security key": what a login asks for after the password. */
+/** "a code from your authenticator app or your security key": what a login asks for after the password (a passkey is a key here). */
 function secondStepWords(status: TwoFactorStatus): string {
   const keys = status.securityKeys > 0 ? (status.securityKeys === 1 ? 'your security key' : 'one of your security keys') : null;
   if (status.totp && keys) return `a code from your authenticator app or ${keys}`;

@@ -121,17 +121,18 @@ export interface CodesShownProps {
    * With `setup`: what was just set up. `app` (default) or `key` (a first security key turned 2FA
    * on); `app-added`: an authenticator app joined security keys, and these codes replace the old.
    */
-  factor?: 'app' | 'key' | 'app-added';
+  factor?: 'app' | 'key' | 'passkey' | 'app-added';
 }
 
 const SETUP_LEADS: Record<NonNullable<CodesShownProps['factor']>, string> = {
   app: 'Two-factor authentication is now on. If you lose your phone, each of these codes lets you log in once instead of a code from the app.',
   key: 'Two-factor authentication is now on. If you lose your security key, each of these codes lets you log in once instead of the key.',
+  passkey: 'Two-factor authentication is now on. If you lose the device that keeps your passkey, each of these codes lets you log in once instead of it.',
   'app-added':
     'Your authenticator app is set up. These new recovery codes replace your earlier ones, which no longer work. Each lets you log in once if your phone and security keys are not at hand.',
 };
 
-const DONE_NOTICES: Record<NonNullable<CodesShownProps['factor']>, string> = { app: 'two_factor_on', key: 'key_added_two_factor_on', 'app-added': 'app_added' };
+const DONE_NOTICES: Record<NonNullable<CodesShownProps['factor']>, string> = { app: 'two_factor_on', key: 'key_added_two_factor_on', passkey: 'passkey_added_two_factor_on', 'app-added': 'app_added' };
 
 /** The new recovery codes, shown once (a POST response, so a reload does not show them again). */
 export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, factor = 'app' }: CodesShownProps) {
@@ -173,7 +174,7 @@ export function CodesShownPage({ csrf, email, codes, fileText, kind, hashed, fac
           <span id="copy-status" class="copy-status" role="status"></span>
         </div>
       </Card>
-      <form method="get" action={kind === 'setup' && factor === 'key' ? '/settings#security-keys' : '/settings'} class="form-actions">
+      <form method="get" action={kind === 'setup' && (factor === 'key' || factor === 'passkey') ? '/settings#security-keys' : '/settings'} class="form-actions">
         <input type="hidden" name="notice" value={kind === 'setup' ? DONE_NOTICES[factor] : 'codes_regenerated'} />
         <button type="submit" class="button button-primary">
           Done

@@ -1,4 +1,5 @@
 import type { Account } from 'oidc-provider';
+import { listGroups } from '../../store/groups.js';
 import { findUserById } from '../../store/users.js';
 import type { Context } from '../context.js';
 
@@ -16,17 +17,12 @@ export async function oidcAccount(ctx: Context, sub: string): Promise<Account | 
       return {
         sub: user.id,
         email: user.email,
-        // Twofold does not verify addresses yet (SPEC §7 will): never claim what was not checked.
-        email_verified: false,
+        // True only once a link sent to the address was opened (SPEC §7).
+        email_verified: user.emailVerifiedAt != null,
         name: user.email,
         preferred_username: user.email,
-        groups: await groupsOf(ctx, user.id),
+        groups: await listGroups(ctx.db, user.id),
       };
     },
   };
-}
-
-/** Groups arrive with forward authentication (SPEC §8); until then nobody is in any group. */
-async function groupsOf(_ctx: Context, _userId: string): Promise<string[]> {
-  return [];
 }
