@@ -81,9 +81,21 @@ export async function follow(server: TestServer, browser: Client, start: URL | s
       url = new URL(location, url);
       continue;
     }
+    // The hand-over page: a meta refresh, which a browser follows like a redirect.
+    const to = refreshOf(r);
+    if (to) {
+      url = new URL(to, url);
+      continue;
+    }
     return { page: r, path: url.pathname + url.search };
   }
   throw new Error('too many redirects');
+}
+
+/** Where a hand-over page (meta refresh) sends the browser, if it is one. */
+export function refreshOf(r: Answer): string | undefined {
+  const m = r.status === 200 ? /<meta http-equiv="refresh" content="0;url=([^"]+)"/.exec(r.text) : null;
+  return m ? m[1]!.replace(/&amp;/g, '&') : undefined;
 }
 
 export function csrfOf(page: Answer): string {
@@ -102,6 +114,8 @@ export async function submit(server: TestServer, browser: Client, page: Answer, 
   const r = await browser.post(action, body, headers);
   const location = r.headers.get('location');
   if ((r.status === 302 || r.status === 303) && location) return follow(server, browser, new URL(location, server.publicUrl));
+  const to = refreshOf(r);
+  if (to) return follow(server, browser, new URL(to, server.publicUrl));
   return { page: r, path: action };
 }
 

@@ -14,7 +14,7 @@ import { sendPage } from '../pages/render.js';
 import type { App } from '../schemas.js';
 import { INTERACTION_PREFIX, isProviderPath, loginTimeOf } from './paths.js';
 import type { ProviderHolder } from './provider.js';
-import { ConsentPage, TwoFactorNeededPage } from './views.js';
+import { ConsentPage, ContinuePage, TwoFactorNeededPage } from './views.js';
 
 export { isProviderPath };
 
@@ -118,7 +118,7 @@ function interactionPages(app: App, ctx: Context, holder: ProviderHolder): void 
 
   async function finish(provider: Provider, request: FastifyRequest, reply: FastifyReply, result: Record<string, unknown>, merge: boolean) {
     const to = await provider.interactionResult(request.raw, reply.raw, result, { mergeWithLastSubmission: merge });
-    return reply.header('cache-control', 'no-store').redirect(to, 303);
+    return sendPage(reply, <ContinuePage to={to} />);
   }
 
   app.get('/oidc/interaction/:uid', { schema: { hide: true } }, async (request, reply) => {

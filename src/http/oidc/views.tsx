@@ -2,6 +2,7 @@ import type { KoaContextWithOIDC, ErrorOut } from 'oidc-provider';
 import { render } from 'preact-render-to-string';
 import { SCOPE_DESCRIPTIONS } from '../../core/oidc-client.js';
 import { Button, Form } from '../pages/forms.js';
+import { assetUrl } from '../pages/assets.js';
 import { Card, Layout, Notice, PageHeading } from '../pages/layout.js';
 
 function html(koa: KoaContextWithOIDC, page: preact.VNode, status?: number): void {
@@ -116,5 +117,38 @@ export function TwoFactorNeededPage({ clientName, setupUrl, continueUrl }: { cli
         </p>
       </Card>
     </Layout>
+  );
+}
+
+/**
+ * The hand-over back to the provider once Twofold's part is done. A page, not a redirect: the pages'
+ * CSP allows forms to lead only to this site (form-action 'self'), and browsers apply that to every
+ * redirect after a form post, so the step that ends at the application must be a navigation of its
+ * own. A meta refresh is one, and needs no JavaScript.
+ */
+export function ContinuePage({ to }: { to: string }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <meta http-equiv="refresh" content={`0;url=${to}`} />
+        <title>Continuing · Twofold</title>
+        <link rel="stylesheet" href={assetUrl('styles.css')} />
+      </head>
+      <body>
+        <main id="main" class="wrap wrap-narrow">
+          <div class="card">
+            <h1>Continuing…</h1>
+            <p class="actions">
+              <a class="button button-primary" href={to}>
+                Continue
+              </a>
+            </p>
+          </div>
+        </main>
+      </body>
+    </html>
   );
 }
