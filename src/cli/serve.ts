@@ -8,8 +8,12 @@ import { deleteOldMailRows, startMailDelivery } from '../service/mail/delivery.j
 import type { MailWorker } from '../service/mail/worker.js';
 
 const HOUSEKEEPING_MS = 10 * 60_000;
+const SHUTDOWN_GRACE_MS = 8_000;
 
-/** Migrates, listens, and on SIGTERM/SIGINT lets in-flight requests finish before closing the database. */
+/**
+ * Migrates, listens, and on SIGTERM/SIGINT stops accepting, closes idle connections, lets in-flight
+ * requests finish (answered with `Connection: close`) and then closes the database.
+ */
 export async function serve(config: Config): Promise<void> {
   const store = openStore(config.databaseUrl);
   await migrateToLatest(store);
@@ -32,17 +36,23 @@ export async function serve(config: Config): Promise<void> {
     closing = true;
     clearInterval(timer);
     app.log.info({ signal }, 'shutting down');
+    // A request that never finishes (a client that stops sending its body) must not hold the
+    // process past what an orchestrator waits before SIGKILL (commonly 10 s).
+    setTimeout(() => {
+      app.log.warn({ graceMs: SHUTDOWN_GRACE_MS }, 'requests still open at the shutdown deadline; closing them');
+      app.server.closeAllConnections();
+    }, SHUTDOWN_GRACE_MS).unref();
     // A send under way may finish (or its message goes back to the queue) before the database closes.
     (mail ? mail.stop(5_000) : Promise.resolve())
       .catch((err) => app.log.warn({ err }, 'mail worker stop failed'))
       .then(() => app.close())
       .then(
-      () => process.exit(0),
-      (err) => {
-        app.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+        () => process.exit(0),
+        (err) => {
+          app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

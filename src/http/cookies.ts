@@ -5,12 +5,14 @@ export interface CookieNames {
   session: string;
   device: string;
   csrf: string;
+  /** Device recognition: this browser has signed in to an account before (SPEC §3 password limit). */
+  known: string;
 }
 
 /** Under https the `__Host-` prefix pins cookies to this exact host, path / and Secure. */
 export function cookieNames(config: Config): CookieNames {
   const p = config.secureCookies ? '__Host-' : '';
-  return { session: `${p}twofold_session`, device: `${p}twofold_device`, csrf: `${p}twofold_csrf` };
+  return { session: `${p}twofold_session`, device: `${p}twofold_device`, csrf: `${p}twofold_csrf`, known: `${p}twofold_known` };
 }
 
 function baseOptions(config: Config) {

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
 import helmet from '@fastify/helmet';
 import formbody from '@fastify/formbody';
-import rateLimit from '@fastify/rate-limit';
+import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { sql } from 'kysely';
@@ -15,6 +15,7 @@ import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
 import { isProviderPath, oidcPlugin } from './oidc/index.js';
 import { originGuard } from './origin.js';
 import { pagesPlugin } from './pages/index.js';
+import { sharedRateLimitStore } from './rate-limit/shared-store.js';
 import { isJsonPath, NOT_FOUND, sendPageError } from './pages/errors.js';
 import { ErrorBody, type App } from './schemas.js';
 
@@ -45,6 +46,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     bodyLimit: BODY_LIMIT,
     trustProxy: ctx.config.trustProxy,
     return503OnClosing: true,
+    // On close, sockets with no request in flight are closed at once; busy ones end after their answer.
+    forceCloseConnections: 'idle',
     // The router's own refusals (an over-long path part, a malformed URL) in the error shape of SPEC §5.
     frameworkErrors: (err, _request, reply) => {
       void sendJsonError(reply, normalizeError(err));
@@ -87,17 +90,34 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   let redis: import('ioredis').Redis | undefined;
   if (ctx.config.redisUrl) {
     const { Redis } = await import('ioredis');
-    redis = new Redis(ctx.config.redisUrl, { connectTimeout: 2000, maxRetriesPerRequest: 1, enableOfflineQueue: false });
-    redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable; per-IP limits fall back to allowing'));
+    // A Redis that is down or slow must not hold requests: commands fail fast and the limit falls
+    // back to this node's own count.
+    redis = new Redis(ctx.config.redisUrl, { connectTimeout: 2000, commandTimeout: 500, maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    redis.on('error', (err) => app.log.warn({ err: err.message }, 'redis unavailable; per-IP limits are counted per node'));
     app.addHook('onClose', async () => {
       redis?.disconnect();
     });
+    // Counting starts shared when Redis is there; if it is not, start anyway and count per node.
+    const r = redis;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      const done = () => {
+        clearTimeout(t);
+        r.off('ready', done).off('error', done);
+        resolve();
+      };
+      r.once('ready', done).once('error', done);
+    });
   }
+  const perIpStore = sharedRateLimitStore({ redis, prefix: 'twofold-rl:' });
   await app.register(rateLimit, {
     global: false,
-    // Per-account lockout lives in the database; a Redis outage must not lock everyone out.
-    skipOnError: true,
-    ...(redis ? { redis, nameSpace: 'twofold-rl:' } : {}),
+    // The store never fails (it falls back to memory), so nothing is ever let through unlimited.
+    skipOnError: false,
+    // One bucket per IP for all password and code routes together, whichever route is called.
+    store: function SharedStore() {
+      return perIpStore;
+    } as unknown as FastifyRateLimitStoreCtor,
     errorResponseBuilder: (_req, context) =>
       new AppError(429, 'rate_limited', `Too many requests from your address. Try again in ${Math.ceil(context.ttl / 1000)} seconds.`, {
         'retry-after': String(Math.ceil(context.ttl / 1000)),
@@ -113,6 +133,17 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     refResolver: { buildLocalReference: (json, _base, _frag, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     // The document describes the JSON API only; the HTML pages (forms, redirects) are not part of it.
     transform: ({ schema, url }) => ({ schema: url.startsWith('/api/v1/') ? schema : { ...schema, hide: true }, url }),
+  });
+
+  // Shutdown (SIGTERM): once close begins, every answer still going out tells its client to close the
+  // connection, so Node ends each socket after its response instead of holding it open for the
+  // keep-alive timeout (which kept the process alive for 75 s) or closing it under a client's reuse.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.addHook('onRequest', originGuard(ctx.config.publicOrigin, isProviderPath));

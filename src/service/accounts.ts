@@ -8,6 +8,8 @@ import { findUsableTrustedDevice, touchTrustedDevice } from '../store/trusted-de
 import { EmailTakenError, findUserByEmail, findUserById, insertUser, listUsers, type User } from '../store/users.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError, invalidCredentials } from './errors.js';
+import { addressForThrottle } from '../core/password-throttle.js';
+import { claimPasswordCheck, knownDeviceToken, passwordCheckSucceeded } from './password-throttle.js';
 import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
 import { queueVerification } from './mail/email-address.js';
@@ -58,9 +60,10 @@ export async function signup(ctx: Context, input: { email: string; password: str
   return { user, token };
 }
 
+/** `knownDevice`: the device-recognition cookie's new value (the password was right). */
 export type LoginResult =
-  | { status: 'ok'; token: string; userId: string }
-  | { status: 'two_factor_required'; token: string; userId: string; methods: SecondFactorMethod[] };
+  | { status: 'ok'; token: string; userId: string; knownDevice: string }
+  | { status: 'two_factor_required'; token: string; userId: string; methods: SecondFactorMethod[]; knownDevice: string };
 
 /**
  * The password step. An unknown email burns the same argon2 time as a wrong password and gets the
@@ -75,28 +78,36 @@ export async function login(
 ): Promise<LoginResult> {
   const email = parseEmail(input.email);
   const user = email ? await findUserByEmail(ctx.db, email.normalized) : null;
+  // Counted before the check, for the address typed whether or not an account has it (SPEC §3).
+  const claim = await claimPasswordCheck(ctx, {
+    address: addressForThrottle(email?.normalized ?? null, input.email),
+    userId: user?.id ?? null,
+    knownDevice: meta.knownDevice,
+  });
   const ok = user ? await verifyPassword(user.passwordHash, input.password) : await ctx.decoyVerify(input.password);
   if (!user || !ok) {
     if (user) await logEvent(ctx, user.id, 'login_failed', meta, { reason: 'password' });
     throw invalidCredentials();
   }
+  await passwordCheckSucceeded(ctx, claim);
+  const knownDevice = knownDeviceToken(ctx, user.id);
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();
   if (isTwoFactorEnabled(status)) {
     const device = opts.deviceToken && isTokenShaped(opts.deviceToken) ? await findUsableTrustedDevice(ctx.db, hashToken(opts.deviceToken), user.id, now) : null;
     if (!device) {
       const { token } = await startSession(ctx, { userId: user.id, pending: true, fullyAuthenticated: false, amr: ['pwd'], replaces: opts.replaces }, meta);
-      return { status: 'two_factor_required', token, userId: user.id, methods: methodsOf(status) };
+      return { status: 'two_factor_required', token, userId: user.id, methods: methodsOf(status), knownDevice };
     }
     await touchTrustedDevice(ctx.db, device.id, now);
     // SPEC §3: skipping the second factor on a trusted device is a login, but not a fresh one.
     const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: false, amr: ['pwd'], replaces: opts.replaces }, meta);
     await logEvent(ctx, user.id, 'login', meta, { method: 'trusted_device', device: device.label });
-    return { status: 'ok', token, userId: user.id };
+    return { status: 'ok', token, userId: user.id, knownDevice };
   }
   const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], replaces: opts.replaces }, meta);
   await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
-  return { status: 'ok', token, userId: user.id };
+  return { status: 'ok', token, userId: user.id, knownDevice };
 }
 
 /**
@@ -105,11 +116,14 @@ export async function login(
  */
 export async function confirmPassword(ctx: Context, userId: string, password: string, meta: RequestMeta, during: string): Promise<User> {
   const user = await findUserById(ctx.db, userId);
+  // The same per-address count as the login: a stolen session does not open a second guessing route.
+  const claim = await claimPasswordCheck(ctx, { address: user?.emailNormalized ?? userId, userId, knownDevice: meta.knownDevice });
   if (!user || !(await verifyPassword(user.passwordHash, password))) {
     await logEvent(ctx, userId, 'login_failed', meta, { reason: 'password', during });
     // The person is signed in and only typed a password: say that, not "email or password".
     throw new AppError(401, 'invalid_credentials', 'That is not your password. Check it and try again.', {}, 'password');
   }
+  await passwordCheckSucceeded(ctx, claim);
   return user;
 }
 

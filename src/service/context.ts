@@ -24,4 +24,6 @@ export interface Context {
 export interface RequestMeta {
   ip: string | null;
   userAgent: string | null;
+  /** The device-recognition cookie, if the browser sent one (never logged). */
+  knownDevice?: string | undefined;
 }

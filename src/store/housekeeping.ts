@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { SessionPolicy } from '../core/session.js';
 import { deleteExpiredPayloads, deleteRetiredKeys } from './oidc.js';
 import type { Database } from './schema.js';
+import { deleteStalePasswordAttempts } from './password-attempts.js';
 
 /**
  * Removes rows that can no longer be used. Correctness never depends on this (every read checks
@@ -23,4 +24,5 @@ export async function deleteExpiredRows(db: Kysely<Database>, now: number, polic
   await db.deleteFrom('trusted_devices').where('expires_at', '<', now).execute();
   await deleteExpiredPayloads(db, now);
   await deleteRetiredKeys(db, now);
+  await deleteStalePasswordAttempts(db, now - 24 * 3_600_000);
 }

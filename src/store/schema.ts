@@ -100,6 +100,14 @@ export interface SecondFactorAttemptsTable {
   last_failure_at: number;
 }
 
+export interface PasswordAttemptsTable {
+  /** `address:<keyed hash of the normalised address>` or `device:<keyed hash of a browser's token>`. */
+  key: string;
+  /** Consecutive wrong passwords (counted up front, before the check; a success deletes the row). */
+  failures: number;
+  last_failure_at: number;
+}
+
 export interface ChallengesTable {
   id: string;
   /** The session (by token hash) the ceremony belongs to. */
@@ -218,6 +226,7 @@ export interface Database {
   oidc_clients: OidcClientsTable;
   oidc_signing_keys: OidcSigningKeysTable;
   oidc_consents: OidcConsentsTable;
+  password_attempts: PasswordAttemptsTable;
   mail_outbox: MailOutboxTable;
   email_tokens: EmailTokensTable;
   passkey_challenges: PasskeyChallengesTable;

@@ -8,6 +8,7 @@ import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import { Credentials, errors, LoginAnswer, Me, NewAccount, UserRef, type App } from '../schemas.js';
 import { PENDING_LOGIN_MS } from '../../core/session.js';
+import { KNOWN_DEVICE_MAX_AGE_MS } from '../../service/password-throttle.js';
 import { isEmailVerified } from '../../store/users.js';
 
 export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
@@ -50,6 +51,7 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
         replaces: previous?.session.id,
         deviceToken: readCookie(request, names.device),
       });
+      setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
       if (result.status === 'two_factor_required') {
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);
         return { status: result.status, methods: result.methods };

@@ -1,3 +1,4 @@
+import { KNOWN_DEVICE_MAX_AGE_MS } from '../../service/password-throttle.js';
 import { PENDING_LOGIN_MS } from '../../core/session.js';
 import { login, logout, signup } from '../../service/accounts.js';
 import type { Context } from '../../service/context.js';
@@ -135,6 +136,7 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
         replaces: auth?.session.id,
         deviceToken: readCookie(request, names.device),
       });
+      setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
       if (result.status === 'two_factor_required') {
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);
         return reply.redirect(withNext('/login/two-factor', next), 303);
