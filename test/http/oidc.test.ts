@@ -232,7 +232,7 @@ for (const { kind, skip } of databaseKinds()) {
       const req = await authRequest(rp);
       const stop = await pageLogin(browser, await follow(server, browser, req.url), { email });
       assert.match(stop.page?.text ?? '', /Two-factor authentication required/, stop.path);
-      assert.match(stop.page!.text, /href="\/settings\/two-factor\/setup/);
+      assert.match(stop.page!.text, /action="\/settings\/two-factor\/setup"/);
       // Set up in the same browser session (the API shares the session cookie), then continue.
       const sameSession = server.client();
       for (const [k, v] of browser.cookies) sameSession.cookies.set(k, v);

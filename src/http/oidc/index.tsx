@@ -150,7 +150,7 @@ function interactionPages(app: App, ctx: Context, holder: ProviderHolder): void 
         if (isTwoFactorEnabled(await twoFactorStatus(ctx.db, signedIn.session.userId))) {
           return reply.redirect(withNext('/reauthenticate', self), 303);
         }
-        return sendPage(reply, <TwoFactorNeededPage clientName={client.clientName ?? client.clientId} setupUrl="/settings/two-factor/setup" continueUrl={self} />);
+        return sendPage(reply, <TwoFactorNeededPage csrf={csrfToken(ctx, request, reply)} clientName={client.clientName ?? client.clientId} continueUrl={self} />);
       }
       return finish(provider, request, reply, { login: { accountId: signedIn.session.userId, ts: Math.floor(loginMs / 1000), amr: [...signedIn.session.amr], remember: true } }, false);
     }

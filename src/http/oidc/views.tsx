@@ -101,18 +101,18 @@ export function ConsentPage({ csrf, action, clientName, email, scopes }: Consent
   );
 }
 
-/** A client that needs 2FA and an account without it: set it up, then continue. */
-export function TwoFactorNeededPage({ clientName, setupUrl, continueUrl }: { clientName: string; setupUrl: string; continueUrl: string }) {
+/** A client that needs 2FA and an account without it: set it up (straight into setup), then continue. */
+export function TwoFactorNeededPage({ csrf, clientName, continueUrl }: { csrf: string; clientName: string; continueUrl: string }) {
   return (
     <Layout title="Two-factor authentication required">
       <Card>
-        <PageHeading title="Two-factor authentication required" lead={`${clientName} lets in only people who sign in with two-factor authentication.`} />
+        <PageHeading title="Two-factor authentication required" lead={`${clientName} lets in only people who sign in with two-factor authentication. Set it up, then come back here and continue.`} />
+        <Form action="/settings/two-factor/setup" csrf={csrf}>
+          <Button block>Setup two-factor authentication</Button>
+        </Form>
         <p class="actions">
-          <a class="button button-primary" href={setupUrl}>
-            Setup two-factor authentication
-          </a>
           <a class="button button-secondary" href={continueUrl}>
-            Continue
+            Continue to {clientName}
           </a>
         </p>
       </Card>
