@@ -1,90 +1,269 @@
 /**
- * Figures for the hot paths, printed, never asserted:
- *   npm run bench                (SQLite; PostgreSQL too when TWOFOLD_TEST_DATABASE_URL is set)
- * - the session check (GET /api/v1/me) under concurrent load over keep-alive connections
- * - TOTP verification and recovery-code normalization in the domain
- * - argon2id password hashing (what a login costs)
- * - resident memory after the load
+ * npm run bench — Twofold against the floor (bench/floor.ts), side by side in one run, each server
+ * its own process, load from an external generator (bench/load.mjs: wrk when installed, else
+ * autocannon). Prints throughput, latencies, ratios to the floor, start time and memory. Figures to
+ * compare, never assertions.
+ *
+ *   BENCH_SECONDS (5)      length of each measurement     BENCH_CONNECTIONS (50)  concurrent connections
+ *   BENCH_ACCOUNTS (1e6)   accounts of the scale check    BENCH_LOADGEN=autocannon  even when wrk is there
+ *   BENCH_TWOFOLD=<dir>    a Twofold checkout to measure instead of this one (before/after figures)
+ *   TWOFOLD_TEST_DATABASE_URL  also PostgreSQL (a database is created and dropped)
  */
-import { performance } from 'node:perf_hooks';
-import http from 'node:http';
-import { hashPassword } from '../src/core/password.js';
-import { generateTotpSecret, totpStep, totpCode, verifyTotp } from '../src/core/totp.js';
-import { cryptoRandom } from '../src/core/random.js';
-import { normalizeRecoveryCode } from '../src/core/recovery-codes.js';
-import { startTestServer } from '../test/helpers/server.js';
-import type { DbKind } from '../test/helpers/databases.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { hash } from '@node-rs/argon2';
+import type { Algorithm } from '@node-rs/argon2';
+import { freePort } from '../test/helpers/ports.js';
+import { BENCH_PASSWORD, BENCH_TOTP_SECRET, emailOf, pendingPostgres, pendingSqlite, seedPostgres, seedSqlite, tokenOf } from './seed.js';
+import { totpCode, totpStep } from '../src/core/totp.js';
 
-const DURATION_MS = Number(process.env.BENCH_SECONDS ?? 5) * 1000;
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const ROOT = resolve(import.meta.dirname, '..');
+const TWOFOLD = resolve(process.env.BENCH_TWOFOLD ?? ROOT);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000_000);
+const SMALL = 1_000;
+/** TOTP accounts: a slice for the floor and one per Twofold database; each pending login is used once. */
+const TOTP_SLICE = Number(process.env.BENCH_TOTP_ACCOUNTS ?? 60_000);
+const PG_ADMIN = process.env.TWOFOLD_TEST_DATABASE_URL;
+const SECRET = randomBytes(32);
+const tmp = mkdtempSync(join(tmpdir(), 'twofold-bench-'));
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+interface Load {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  tool: string;
 }
 
-async function loadSessionCheck(kind: DbKind): Promise<void> {
-  const server = await startTestServer(kind);
-  try {
-    const c = server.client();
-    const r = await c.post('/api/v1/signup', { email: 'bench@example.com', password: 'a long bench password' });
-    if (r.status !== 201) throw new Error(`signup failed: ${r.status}`);
-    const cookie = c.cookieHeader();
-    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    const get = () =>
-      new Promise<number>((resolve, reject) => {
-        const req = http.get(`${server.url}/api/v1/me`, { agent, headers: { cookie } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
-        req.on('error', reject);
-      });
-    const latencies: number[] = [];
-    let errors = 0;
-    const end = performance.now() + DURATION_MS;
-    const worker = async () => {
-      while (performance.now() < end) {
-        const t0 = performance.now();
-        if ((await get()) !== 200) errors++;
-        latencies.push(performance.now() - t0);
-      }
-    };
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    const seconds = (performance.now() - t0) / 1000;
-    latencies.sort((a, b) => a - b);
-    console.log(
-      `${kind.padEnd(8)} GET /api/v1/me  ${(latencies.length / seconds).toFixed(0).padStart(6)} req/s  ` +
-        `p50 ${percentile(latencies, 50).toFixed(2)} ms  p99 ${percentile(latencies, 99).toFixed(2)} ms  ` +
-        `errors ${errors}  (${CONCURRENCY} connections, ${seconds.toFixed(1)} s, client and server in one process)`,
-    );
-    agent.destroy();
-  } finally {
-    await server.close();
-  }
+function cookieFile(name: string, tokens: string[]): string {
+  const file = join(tmp, name);
+  writeFileSync(file, tokens.map((t) => `twofold_session=${t}`).join('\n') + '\n');
+  return file;
 }
 
-function timeOp(label: string, n: number, fn: () => void): void {
-  fn();
+function load(o: { url: string; method: string; body?: string; cookies: string; pick: 'random' | 'sequential'; seconds?: number }): Promise<Load> {
+  const child = spawn(process.execPath, [join(ROOT, 'bench/load.mjs'), JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, ...o })], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  return new Promise((res, rej) => child.on('close', (code) => (code === 0 ? res(JSON.parse(out.trim().split('\n').at(-1)!)) : rej(new Error(`load generator exited ${code}`)))));
+}
+
+const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  startMs: number;
+  stop(): Promise<void>;
+}
+
+async function startProcess(args: string[], env: Record<string, string>, health: string): Promise<Server> {
+  const port = await freePort();
   const t0 = performance.now();
-  for (let i = 0; i < n; i++) fn();
-  const us = ((performance.now() - t0) * 1000) / n;
-  console.log(`${label.padEnd(40)} ${us.toFixed(1).padStart(8)} µs/op`);
+  const child = spawn(process.execPath, args, {
+    cwd: tmp,
+    env: { PATH: process.env.PATH!, HOME: tmp, NODE_ENV: 'production', PORT: String(port), ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(url + health)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await sleep(2);
+  }
+  const startMs = performance.now() - t0;
+  return {
+    child,
+    url,
+    startMs,
+    stop: () =>
+      new Promise((r) => {
+        child.once('exit', () => r());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+const startTwofold = (databaseUrl: string, extra: Record<string, string> = {}) =>
+  startProcess(
+    [join(TWOFOLD, 'bin/twofold.mjs'), 'serve'],
+    {
+      DATABASE_URL: databaseUrl,
+      TWOFOLD_SECRET: SECRET.toString('base64'),
+      TWOFOLD_AUTH_RATE_LIMIT: '1000000',
+      LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+      ...extra,
+    },
+    '/healthz',
+  );
+
+async function migrate(databaseUrl: string): Promise<void> {
+  const child = spawn(process.execPath, [join(TWOFOLD, 'bin/twofold.mjs'), 'migrate'], {
+    cwd: tmp,
+    env: { PATH: process.env.PATH!, HOME: tmp, DATABASE_URL: databaseUrl, TWOFOLD_SECRET: SECRET.toString('base64') },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await new Promise<void>((res, rej) => child.on('close', (c) => (c === 0 ? res() : rej(new Error(`migrate exited ${c}`)))));
+}
+
+function sample(n: number, of: number): string[] {
+  return Array.from({ length: n }, () => tokenOf('s', Math.floor(Math.random() * of)));
+}
+const range = (from: number, to: number, kind: 's' | 'p') => Array.from({ length: to - from }, (_, k) => tokenOf(kind, from + k));
+
+const rows: string[][] = [];
+const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+function row(path: string, who: string, r: Load, floor?: number, note = ''): void {
+  rows.push([path, who, fmt(r.rps), fmt(r.p50, 2), fmt(r.p99, 2), floor ? `${fmt((100 * r.rps) / floor)}%` : '', `${r.non2xx + r.errors ? `${r.non2xx + r.errors} bad; ` : ''}${note}`]);
+  console.error(`  ${path} ${who}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms${r.non2xx + r.errors ? `, ${r.non2xx} non-2xx, ${r.errors} errors` : ''}`);
+}
+
+async function measureTwofold(label: string, big: string, small: string, totpFrom: number, pending: (from: number, to: number) => Promise<void>, floor: Record<string, number>, extra: string[]) {
+  let server = await startTwofold(small);
+  await sleep(1000);
+  const idleRss = rssMb(server.child.pid!);
+  const smallMe = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: cookieFile(`${label}-small`, sample(5000, SMALL)), pick: 'random' });
+  row('GET /api/v1/me (1 k accounts)', `Twofold ${label}`, smallMe, floor.me);
+  await server.stop();
+
+  server = await startTwofold(big);
+  extra.push(`${label}: start to first 200 ${fmt(server.startMs)} ms; idle RSS ${fmt(idleRss)} MB`);
+  const me = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: cookieFile(`${label}-big`, sample(5000, ACCOUNTS)), pick: 'random' });
+  row(`GET /api/v1/me (${fmt(ACCOUNTS)} accounts)`, `Twofold ${label}`, me, floor.me, `${fmt((100 * me.rps) / smallMe.rps)}% of 1 k`);
+
+  const fa = await fetch(`${server.url}/authz/forward-auth`);
+  if (fa.status !== 404) {
+    const r = await load({ url: `${server.url}/authz/forward-auth`, method: 'GET', cookies: cookieFile(`${label}-fa`, sample(5000, ACCOUNTS)), pick: 'random' });
+    row('GET /authz/forward-auth', `Twofold ${label}`, r, floor.me);
+  }
+
+  await pending(totpFrom, totpFrom + TOTP_SLICE);
+  const body = JSON.stringify({ method: 'totp', code: totpCode(BENCH_TOTP_SECRET, totpStep(Date.now())) });
+  const totp = await load({ url: `${server.url}/api/v1/login/two-factor`, method: 'POST', body, cookies: cookieFile(`${label}-p`, range(totpFrom, totpFrom + TOTP_SLICE, 'p')), pick: 'sequential' });
+  row('POST /login/two-factor (TOTP)', `Twofold ${label}`, totp, floor.totp, totp.requests > TOTP_SLICE ? 'ran out of pending logins' : '');
+
+  const loginBody = JSON.stringify({ email: emailOf(ACCOUNTS - 1), password: BENCH_PASSWORD });
+  const login = await load({ url: `${server.url}/api/v1/login`, method: 'POST', body: loginBody, cookies: cookieFile(`${label}-none`, ['x']), pick: 'random' });
+  row('POST /login (argon2id)', `Twofold ${label}`, login, floor.login);
+
+  // The session check while a burst of logins runs, against its idle figure.
+  const [during] = await Promise.all([
+    load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: cookieFile(`${label}-big`, sample(5000, ACCOUNTS)), pick: 'random' }),
+    load({ url: `${server.url}/api/v1/login`, method: 'POST', body: loginBody, cookies: cookieFile(`${label}-none`, ['x']), pick: 'random' }),
+  ]);
+  row('GET /api/v1/me during a login burst', `Twofold ${label}`, during, floor.me, `${fmt((100 * during.rps) / me.rps)}% of idle`);
+  extra.push(`${label}: RSS after load ${fmt(rssMb(server.child.pid!))} MB`);
+  await server.stop();
 }
 
 async function main(): Promise<void> {
-  const secret = generateTotpSecret(cryptoRandom);
-  const now = Date.now();
-  const code = totpCode(secret, totpStep(now));
-  timeOp('verifyTotp (3 steps, constant time)', 20_000, () => void verifyTotp(secret, code, now, null));
-  timeOp('normalizeRecoveryCode', 200_000, () => void normalizeRecoveryCode('ABCD-efgh-2345-jkmn'));
-  const t0 = performance.now();
-  for (let i = 0; i < 10; i++) await hashPassword('correct horse battery staple');
-  console.log(`${'argon2id hash (m=19 MiB, t=2, p=1)'.padEnd(40)} ${((performance.now() - t0) / 10).toFixed(1).padStart(8)} ms/op`);
+  console.error(`bench: ${SECONDS} s per figure, ${CONNECTIONS} connections, Twofold from ${TWOFOLD}`);
+  const passwordHash = await hash(BENCH_PASSWORD, { algorithm: 2 as Algorithm, memoryCost: 19 * 1024, timeCost: 2, parallelism: 1 });
+  const extra: string[] = [];
 
-  await loadSessionCheck('sqlite');
-  if (process.env.TWOFOLD_TEST_DATABASE_URL) await loadSessionCheck('postgres');
-  else console.log('postgres  skipped: set TWOFOLD_TEST_DATABASE_URL to include it');
-  console.log(`rss after load: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB`);
+  // SQLite: a 1 k and a big database, seeded in bulk.
+  const { default: SQLite } = await import('better-sqlite3');
+  const smallPath = join(tmp, 'small.db');
+  const bigPath = join(tmp, 'big.db');
+  let t0 = performance.now();
+  for (const [path, accounts] of [[smallPath, SMALL], [bigPath, ACCOUNTS]] as const) {
+    await migrate(`sqlite:${path}`);
+    const db = new SQLite(path);
+    seedSqlite(db, { accounts, totp: Math.min(accounts, 3 * TOTP_SLICE), passwordHash, secret: SECRET });
+    db.close();
+  }
+  console.error(`  seeded SQLite (${fmt(SMALL)} and ${fmt(ACCOUNTS)} accounts) in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+
+  // The floor, over the big SQLite database.
+  const floorServer = await startProcess(['--import', import.meta.resolve('tsx'), join(ROOT, 'bench/floor.ts')], { FLOOR_DB: bigPath, TWOFOLD_SECRET: SECRET.toString('base64') }, '/healthz');
+  await sleep(500);
+  extra.push(`floor: idle RSS ${fmt(rssMb(floorServer.child.pid!))} MB`);
+  const floor: Record<string, number> = {};
+  const fme = await load({ url: `${floorServer.url}/me`, method: 'GET', cookies: cookieFile('floor-big', sample(5000, ACCOUNTS)), pick: 'random' });
+  row('GET /api/v1/me', 'floor (Fastify + better-sqlite3)', fme);
+  floor.me = fme.rps;
+  {
+    const db = new SQLite(bigPath);
+    pendingSqlite(db, 0, TOTP_SLICE);
+    db.close();
+  }
+  const ftotp = await load({
+    url: `${floorServer.url}/login/two-factor`,
+    method: 'POST',
+    body: JSON.stringify({ code: totpCode(BENCH_TOTP_SECRET, totpStep(Date.now())) }),
+    cookies: cookieFile('floor-p', range(0, TOTP_SLICE, 'p')),
+    pick: 'sequential',
+  });
+  row('POST /login/two-factor (TOTP)', 'floor (minimal correct step)', ftotp);
+  floor.totp = ftotp.rps;
+  const flogin = await load({ url: `${floorServer.url}/login`, method: 'POST', body: JSON.stringify({ email: emailOf(ACCOUNTS - 1), password: BENCH_PASSWORD }), cookies: cookieFile('none', ['x']), pick: 'random' });
+  row('POST /login (argon2id)', 'floor (read + argon2id verify)', flogin);
+  floor.login = flogin.rps;
+  await floorServer.stop();
+
+  await measureTwofold('SQLite', `sqlite:${bigPath}`, `sqlite:${smallPath}`, TOTP_SLICE, async (from, to) => {
+    const db = new SQLite(bigPath);
+    pendingSqlite(db, from, to);
+    db.close();
+  }, floor, extra);
+
+  if (PG_ADMIN) {
+    const { default: pg } = await import('pg');
+    const admin = new pg.Client({ connectionString: PG_ADMIN });
+    await admin.connect();
+    const names = [`twofold_bench_small_${process.pid}`, `twofold_bench_big_${process.pid}`];
+    const urlOf = (name: string) => {
+      const u = new URL(PG_ADMIN);
+      u.pathname = `/${name}`;
+      return u.toString();
+    };
+    try {
+      t0 = performance.now();
+      for (const [i, name] of names.entries()) {
+        await admin.query(`CREATE DATABASE ${name}`);
+        await migrate(urlOf(name));
+        const c = new pg.Client({ connectionString: urlOf(name) });
+        await c.connect();
+        const accounts = i === 0 ? SMALL : ACCOUNTS;
+        await seedPostgres(c, { accounts, totp: Math.min(accounts, 3 * TOTP_SLICE), passwordHash, secret: SECRET });
+        await c.end();
+      }
+      console.error(`  seeded PostgreSQL in ${fmt((performance.now() - t0) / 1000, 1)} s`);
+      await measureTwofold('PostgreSQL', urlOf(names[1]!), urlOf(names[0]!), 2 * TOTP_SLICE, async (from, to) => {
+        const c = new pg.Client({ connectionString: urlOf(names[1]!) });
+        await c.connect();
+        await pendingPostgres(c, from, to);
+        await c.end();
+      }, floor, extra);
+    } finally {
+      for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    }
+  }
+
+  const cpu = cpus()[0]?.model.trim() ?? 'unknown CPU';
+  console.log(`\n${new Date().toISOString().slice(0, 10)}, ${availableParallelism()} × ${cpu}, ${fmt(totalmem() / 2 ** 30)} GB, Node ${process.version}, load from ${fme.tool} (${CONNECTIONS} connections, ${SECONDS} s each)\n`);
+  console.log('| path | server | req/s | p50 ms | p99 ms | of floor | note |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  console.log('');
+  for (const e of extra) console.log(`- ${e}`);
 }
 
-await main();
+try {
+  await main();
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}

@@ -1,6 +1,36 @@
 #!/usr/bin/env node
-// The TypeScript sources run as they are through tsx's loader: one code path, no build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled JavaScript in dist/ (built by `npm install` through `prepare`, `npm run build`,
+// or here when dist/ is missing or older than the sources, so `npm install && npm start` is the
+// whole setup). TWOFOLD_RUN_SOURCES=1 runs src/ through tsx instead, for development and tests.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-register();
-await import('../src/cli/main.ts');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, entry.name);
+    const t = entry.isDirectory() ? newestMtime(p) : statSync(p).mtimeMs;
+    if (t > newest) newest = t;
+  }
+  return newest;
+}
+
+if (process.env.TWOFOLD_RUN_SOURCES === '1') {
+  const { register } = await import('tsx/esm/api');
+  // The project's tsconfig (JSX for preact) wherever the command is run from.
+  register({ tsconfig: join(root, 'tsconfig.json') });
+  await import(pathToFileURL(join(root, 'src/cli/main.ts')).href);
+} else {
+  const stamp = join(root, 'dist', '.built');
+  const src = join(root, 'src');
+  // A packaged install may ship dist/ without src/: then dist/ is what there is.
+  if (!existsSync(stamp) || (existsSync(src) && newestMtime(src) > statSync(stamp).mtimeMs)) {
+    process.stderr.write('twofold: compiling the sources into dist/ (once)\n');
+    const { build } = await import(pathToFileURL(join(root, 'scripts/build.mjs')).href);
+    build();
+  }
+  await import(pathToFileURL(join(root, 'dist/cli/main.js')).href);
+}

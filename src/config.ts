@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { parseDuration } from './core/duration.js';
 
 export type SignupMode = 'open' | 'closed';
@@ -30,6 +31,10 @@ export interface Config {
   authRateLimit: number;
   trustProxy: boolean;
   logLevel: string;
+  /** How many password hashes may run at once (TWOFOLD_HASH_CONCURRENCY; default cores − 1). */
+  hashConcurrency: number;
+  /** TWOFOLD_METRICS_PORT: Prometheus metrics on their own port; undefined: off. */
+  metricsPort: number | undefined;
   /** SPEC §7 mail: SMTP URL, or unset for .eml files in mailDir. */
   smtpUrl: string | undefined;
   /** The From header: the issuer name as the sender name. */
@@ -177,6 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     authRateLimit: integer('TWOFOLD_AUTH_RATE_LIMIT', env.TWOFOLD_AUTH_RATE_LIMIT, 60, 1, 1_000_000),
     trustProxy: flag('TWOFOLD_TRUST_PROXY', env.TWOFOLD_TRUST_PROXY),
     logLevel: env.LOG_LEVEL || 'info',
+    hashConcurrency: integer('TWOFOLD_HASH_CONCURRENCY', env.TWOFOLD_HASH_CONCURRENCY, Math.max(1, availableParallelism() - 1), 1, 1024),
+    metricsPort: env.TWOFOLD_METRICS_PORT ? integer('TWOFOLD_METRICS_PORT', env.TWOFOLD_METRICS_PORT, 0, 1, 65535) : undefined,
     ...mailConfig(env, publicUrl, issuer),
   };
 }

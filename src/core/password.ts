@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { availableParallelism } from 'node:os';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { createLimiter, type Limiter } from './limiter.js';
 
 export const PASSWORD_MIN = 8;
 export const PASSWORD_MAX = 256;
@@ -35,14 +38,46 @@ export function commonPasswordCount(): number {
   return COMMON.size;
 }
 
+/** One core is left to the event loop: a burst of logins must not starve session checks. */
+export function defaultHashConcurrency(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
+let hashing: Limiter = createLimiter(defaultHashConcurrency());
+
+/**
+ * How many argon2 computations may run at once in this process (TWOFOLD_HASH_CONCURRENCY). Set once
+ * at start, before any hashing; every hash and verify (including the decoy) goes through it.
+ */
+export function setHashConcurrency(limit: number): void {
+  if (limit !== hashing.limit) hashing = createLimiter(limit);
+}
+
+/** The hashing limiter now in use: its limit, what runs, and the most that ever ran at once. */
+export function hashLimiter(): Pick<Limiter, 'limit' | 'active' | 'peak'> {
+  return hashing;
+}
+
+const holdingSlot = new AsyncLocalStorage<true>();
+
+/**
+ * Runs `task` holding one hashing slot; hashes and verifies inside it use that slot. A login runs
+ * its whole password check (count the attempt, verify, clear the count) in one slot, so attempts
+ * counted but not yet checked never outnumber the hashes running, however long the queue.
+ */
+export function inHashSlot<T>(task: () => Promise<T>): Promise<T> {
+  if (holdingSlot.getStore()) return task();
+  return hashing.run(() => holdingSlot.run(true, task));
+}
+
 /** argon2id via @node-rs/argon2, which runs on libuv's thread pool, not the event loop. */
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, ARGON2_OPTIONS);
+  return inHashSlot(() => hash(password, ARGON2_OPTIONS));
 }
 
 export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
   try {
-    return await verify(passwordHash, password);
+    return await inHashSlot(() => verify(passwordHash, password));
   } catch {
     return false;
   }

@@ -1,6 +1,5 @@
 import Fastify, { LogController, type FastifyServerOptions } from 'fastify';
 import cookie from '@fastify/cookie';
-import helmet from '@fastify/helmet';
 import formbody from '@fastify/formbody';
 import rateLimit, { type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -15,6 +14,8 @@ import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
 import { isProviderPath, oidcPlugin } from './oidc/index.js';
 import { originGuard } from './origin.js';
 import { pagesPlugin } from './pages/index.js';
+import { securityHeadersHook } from './security-headers.js';
+import { installMetrics } from './metrics-server.js';
 import { sharedRateLimitStore } from './rate-limit/shared-store.js';
 import { isJsonPath, NOT_FOUND, sendPageError } from './pages/errors.js';
 import { ErrorBody, type App } from './schemas.js';
@@ -63,29 +64,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
 
   await app.register(cookie);
   await app.register(formbody, { bodyLimit: BODY_LIMIT });
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        scriptSrc: ["'self'"],
-        styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        fontSrc: ["'self'"],
-        connectSrc: ["'self'"],
-        formAction: ["'self'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        objectSrc: ["'none'"],
-        ...(ctx.config.secureCookies ? { upgradeInsecureRequests: [] } : {}),
-      },
-    },
-    hsts: ctx.config.secureCookies ? { maxAge: 31_536_000, includeSubDomains: true } : false,
-    // Not no-referrer: under it browsers send `Origin: null` with a page's own form posts and
-    // fetches, which the Origin check must refuse. same-origin still tells other sites nothing.
-    referrerPolicy: { policy: 'same-origin' },
-    crossOriginEmbedderPolicy: false,
-  });
+  // First hook: every answer, also an early error, carries the security headers.
+  app.addHook('onRequest', securityHeadersHook(ctx.config));
 
   let redis: import('ioredis').Redis | undefined;
   if (ctx.config.redisUrl) {
@@ -135,6 +115,7 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     transform: ({ schema, url }) => ({ schema: url.startsWith('/api/v1/') ? schema : { ...schema, hide: true }, url }),
   });
 
+  await installMetrics(app, ctx);
   // Shutdown (SIGTERM): once close begins, every answer still going out tells its client to close the
   // connection, so Node ends each socket after its response instead of holding it open for the
   // keep-alive timeout (which kept the process alive for 75 s) or closing it under a client's reuse.

@@ -1,5 +1,5 @@
 import { parseEmail } from '../core/email.js';
-import { hashPassword, passwordProblem, verifyPassword } from '../core/password.js';
+import { hashPassword, inHashSlot, passwordProblem, verifyPassword } from '../core/password.js';
 import { randomId } from '../core/random.js';
 import { hashToken, isTokenShaped } from '../core/token.js';
 import { deleteSession } from '../store/sessions.js';
@@ -79,17 +79,21 @@ export async function login(
   const email = parseEmail(input.email);
   const user = email ? await findUserByEmail(ctx.db, email.normalized) : null;
   // Counted before the check, for the address typed whether or not an account has it (SPEC §3).
-  const claim = await claimPasswordCheck(ctx, {
-    address: addressForThrottle(email?.normalized ?? null, input.email),
-    userId: user?.id ?? null,
-    knownDevice: meta.knownDevice,
+  // Claim, check and clear share one hashing slot: logins queued for a slot are not yet counted.
+  const ok = await inHashSlot(async () => {
+    const claim = await claimPasswordCheck(ctx, {
+      address: addressForThrottle(email?.normalized ?? null, input.email),
+      userId: user?.id ?? null,
+      knownDevice: meta.knownDevice,
+    });
+    const passed = user ? await verifyPassword(user.passwordHash, input.password) : await ctx.decoyVerify(input.password);
+    if (user && passed) await passwordCheckSucceeded(ctx, claim);
+    return passed;
   });
-  const ok = user ? await verifyPassword(user.passwordHash, input.password) : await ctx.decoyVerify(input.password);
   if (!user || !ok) {
     if (user) await logEvent(ctx, user.id, 'login_failed', meta, { reason: 'password' });
     throw invalidCredentials();
   }
-  await passwordCheckSucceeded(ctx, claim);
   const knownDevice = knownDeviceToken(ctx, user.id);
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();

@@ -1,6 +1,6 @@
 import type { Config } from '../config.js';
 import { systemClock, type Clock } from '../core/clock.js';
-import { makeDecoyVerifier } from '../core/password.js';
+import { makeDecoyVerifier, setHashConcurrency } from '../core/password.js';
 import { cryptoRandom, type RandomSource } from '../core/random.js';
 import { createSecretBox } from '../core/secret-box.js';
 import { sessionPolicy } from '../core/session.js';
@@ -8,6 +8,7 @@ import type { Store } from '../store/db.js';
 import type { Context } from './context.js';
 
 export async function buildContext(config: Config, store: Store, opts: { clock?: Clock; random?: RandomSource } = {}): Promise<Context> {
+  setHashConcurrency(config.hashConcurrency);
   return {
     config,
     store,

@@ -1,4 +1,4 @@
-import { generateAuthenticationOptions, verifyAuthenticationResponse, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
 import { combineAmr } from '../core/amr.js';
 import { challengeOfClientData, passkeyRequestOptions, passkeySignInRefusal, userHandleOf, type PasskeyRefusal } from '../core/passkey.js';
 import { randomToken } from '../core/random.js';
@@ -11,6 +11,7 @@ import { AppError } from './errors.js';
 import { isAuthenticationResponse, notAnAnswer, recordKeyUse, refusalReason, rpId } from './security-keys.js';
 import { logEvent } from './security-log.js';
 import { startSession } from './sessions.js';
+import { webauthn } from './webauthn-module.js';
 
 /*
  * Passwordless sign-in with a passkey (SPEC §10). The browser is asked for any passkey of this site
@@ -50,7 +51,7 @@ const MESSAGES: Record<Exclude<PasskeyRefusal, 'unknown_credential'> | 'invalid_
 export async function passkeySignInOptions(ctx: Context, ceremonyToken: string | undefined): Promise<{ options: PublicKeyCredentialRequestOptionsJSON; ceremonyToken: string }> {
   const token = ceremonyToken && isTokenShaped(ceremonyToken) ? ceremonyToken : randomToken(ctx.random);
   const wanted = passkeyRequestOptions(rpId(ctx), Buffer.from(ctx.random.bytes(32)).toString('base64url'), CHALLENGE_TTL_MS);
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID: wanted.rpId,
     challenge: new Uint8Array(Buffer.from(wanted.challenge, 'base64url')),
     timeout: wanted.timeout,
@@ -96,9 +97,9 @@ export async function signInWithPasskey(
   };
   if (key.kind !== 'passkey') return refuse('not_a_passkey');
 
-  let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  let result: Awaited<ReturnType<typeof import('@simplewebauthn/server').verifyAuthenticationResponse>>;
   try {
-    result = await verifyAuthenticationResponse({
+    result = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: taken.challenge,
       expectedOrigin: ctx.config.publicOrigin,

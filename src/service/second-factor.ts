@@ -3,13 +3,14 @@ import { normalizeRecoveryCode } from '../core/recovery-codes.js';
 import { normalizeTotpCode, verifyTotp } from '../core/totp.js';
 import { claimAttempt, clearAttempts, findAttempts } from '../store/attempts.js';
 import { consumeRecoveryCode } from '../store/recovery-codes.js';
-import { acceptTotpStep, findTotp } from '../store/totp.js';
+import { acceptTotpStep, findTotp, type TotpCredential } from '../store/totp.js';
 import { twoFactorStatus } from '../store/two-factor-status.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
 import { recoveryCodeMacs } from './recovery-codes.js';
 import { logEvent } from './security-log.js';
 import { MAX_FAILURES } from '../core/lockout.js';
+import { metrics } from './metrics.js';
 
 /** The methods that can be guessed, and so share the per-account lock (SPEC §3). */
 export type GuessableMethod = 'totp' | 'recovery_code';
@@ -54,20 +55,27 @@ export async function verifyGuessable(
   method: GuessableMethod,
   input: string,
   meta: RequestMeta,
+  /** The app's row when the caller already read it (the login step does, to know the app is set up). */
+  totpRow?: TotpCredential | null,
 ): Promise<{ recoveryCodesRemaining?: number }> {
   const normalized = method === 'totp' ? normalizeTotpCode(input) : normalizeRecoveryCode(input);
   if (normalized === null) {
     // A code of the wrong shape cannot be right, so it is refused without costing an attempt.
-    throw (await lockedError(ctx, userId)) ?? invalidCode(method);
+    const locked = await lockedError(ctx, userId);
+    metrics.secondFactor(method, locked ? 'locked' : 'invalid');
+    throw locked ?? invalidCode(method);
   }
   const now = ctx.clock.now();
   const failures = await claimAttempt(ctx.db, userId, now);
-  if (failures === null) throw (await lockedError(ctx, userId)) ?? tooManyAttempts(1);
+  if (failures === null) {
+    metrics.secondFactor(method, 'locked');
+    throw (await lockedError(ctx, userId)) ?? tooManyAttempts(1);
+  }
 
   let ok = false;
   let reason = 'wrong';
   if (method === 'totp') {
-    const cred = await findTotp(ctx.db, userId);
+    const cred = totpRow !== undefined ? totpRow : await findTotp(ctx.db, userId);
     if (cred && cred.confirmedAt !== null) {
       const result = verifyTotp(ctx.box.decrypt(cred.secretEnc, totpSecretContext(userId)), normalized, now, cred.lastUsedStep);
       if (result.ok) {
@@ -79,9 +87,11 @@ export async function verifyGuessable(
     ok = await consumeRecoveryCode(ctx.db, userId, recoveryCodeMacs(ctx, userId, normalized), now);
   }
 
+  metrics.secondFactor(method, ok ? 'ok' : reason === 'replayed' ? 'replayed' : 'invalid');
   if (ok) {
     await clearAttempts(ctx.db, userId);
     if (method === 'recovery_code') {
+      metrics.recoveryCodeUsed();
       const { recoveryCodesRemaining } = await twoFactorStatus(ctx.db, userId);
       await logEvent(ctx, userId, 'recovery_code_used', meta, { remaining: recoveryCodesRemaining });
       return { recoveryCodesRemaining };
@@ -92,6 +102,7 @@ export async function verifyGuessable(
   if (failures >= MAX_FAILURES) {
     const locked = await lockedError(ctx, userId);
     const retryAfterS = locked ? Number(locked.headers['retry-after']) : 0;
+    metrics.lockout();
     await logEvent(ctx, userId, 'lockout', meta, { failures, retryAfterSeconds: retryAfterS });
   }
   throw invalidCode(method);

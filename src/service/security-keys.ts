@@ -1,17 +1,15 @@
 import { combineAmr, type AmrValue } from '../core/amr.js';
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransportFuture,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransportFuture,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server';
 import { createRequire } from 'node:module';
 import { authenticatorSelectionFor, defaultPasskeyName, meaningfulAaguid, type CredentialKind } from '../core/passkey.js';
+import { webauthn } from './webauthn-module.js';
+import { countSecondFactor } from './metrics.js';
 import { randomId } from '../core/random.js';
 import { challengeExpiresAt, checkCounter, checkKeyName, credentialOwnership, CHALLENGE_TTL_MS, type CeremonyPurpose } from '../core/security-key.js';
 import { clearAttempts } from '../store/attempts.js';
@@ -54,7 +52,9 @@ const TRANSPORTS: readonly AuthenticatorTransportFuture[] = ['ble', 'cable', 'hy
  * AAGUID → authenticator model, from the maintained `aaguids` package (a CommonJS JSON map; loaded
  * through require so that its shape does not depend on how ESM wraps CommonJS).
  */
-const aaguidModels = createRequire(import.meta.url)('aaguids') as Readonly<Record<string, string>>;
+let aaguids: Readonly<Record<string, string>> | undefined;
+// Read on the first passkey registration, not at start: the map is large and rarely needed.
+const aaguidModels = (): Readonly<Record<string, string>> => (aaguids ??= createRequire(import.meta.url)('aaguids') as Readonly<Record<string, string>>);
 
 export const rpId = (ctx: Context) => ctx.config.publicUrl.hostname;
 
@@ -174,7 +174,7 @@ const registrationPurpose = (kind: CredentialKind): CeremonyPurpose => (kind ===
 export async function registrationOptions(ctx: Context, auth: ActiveSession, kind: CredentialKind = 'security_key'): Promise<PublicKeyCredentialCreationOptionsJSON> {
   const { session, email } = auth;
   const keys = await listSecurityKeys(ctx.db, session.userId);
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName: ctx.config.issuer,
     rpID: rpId(ctx),
     userName: email,
@@ -228,9 +228,9 @@ export async function addSecurityKey(
   const taken = await consumeChallenge(ctx.db, session.id, registrationPurpose(kind), now);
   if (!taken.ok) throw registrationRefused(challengeMessage(taken.problem));
 
-  let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
+  let verified: Awaited<ReturnType<typeof import('@simplewebauthn/server').verifyRegistrationResponse>>;
   try {
-    verified = await verifyRegistrationResponse({
+    verified = await (await webauthn()).verifyRegistrationResponse({
       response: input.response,
       expectedChallenge: taken.challenge.challenge,
       expectedOrigin: ctx.config.publicOrigin,
@@ -256,7 +256,7 @@ export async function addSecurityKey(
   const aaguid = meaningfulAaguid(verified.registrationInfo.aaguid);
   if (name === null) {
     const names = (await listSecurityKeys(ctx.db, userId)).map((k) => k.name);
-    name = defaultPasskeyName(aaguid, aaguidModels, names);
+    name = defaultPasskeyName(aaguid, aaguidModels(), names);
   }
 
   const before = await twoFactorStatus(ctx.db, userId);
@@ -348,7 +348,7 @@ export async function renameKey(ctx: Context, userId: string, id: string, input:
 async function requestOptions(ctx: Context, session: { id: string; userId: string }, purpose: CeremonyPurpose): Promise<PublicKeyCredentialRequestOptionsJSON> {
   checkMethodAvailable(await twoFactorStatus(ctx.db, session.userId), 'webauthn');
   const keys = await listSecurityKeys(ctx.db, session.userId);
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID: rpId(ctx),
     allowCredentials: keys.map((k) => ({ id: k.credentialId, transports: toTransports(k.transports) })),
     challenge: newChallenge(ctx),
@@ -399,9 +399,9 @@ async function verifyAssertion(
   if (credentialOwnership(found, userId) === 'unknown' || !found) return refuse('unknown_credential');
   const key = found;
 
-  let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
+  let result: Awaited<ReturnType<typeof import('@simplewebauthn/server').verifyAuthenticationResponse>>;
   try {
-    result = await verifyAuthenticationResponse({
+    result = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: taken.challenge.challenge,
       expectedOrigin: ctx.config.publicOrigin,
@@ -458,7 +458,7 @@ export async function loginWithSecurityKey(
   meta: RequestMeta,
 ): Promise<TwoFactorLoginResult> {
   checkMethodAvailable(await twoFactorStatus(ctx.db, pending.session.userId), 'webauthn');
-  await verifyAssertion(ctx, pending.session, 'authentication', input.response, meta);
+  await countSecondFactor('webauthn', verifyAssertion(ctx, pending.session, 'authentication', input.response, meta));
   return finishTwoFactorLogin(ctx, pending, { method: 'webauthn' }, input.trustDevice === true, meta);
 }
 
@@ -471,7 +471,7 @@ export async function reauthenticateWithSecurityKey(
 ): Promise<void> {
   await confirmPassword(ctx, session.userId, input.password, meta, 'reauthenticate');
   checkMethodAvailable(await twoFactorStatus(ctx.db, session.userId), 'webauthn');
-  await verifyAssertion(ctx, session, 'reauthentication', input.response, meta);
+  await countSecondFactor('webauthn', verifyAssertion(ctx, session, 'reauthentication', input.response, meta));
   await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now(), combineAmr(['pwd', 'hwk']));
   await logEvent(ctx, session.userId, 'reauthenticated', meta, { method: 'webauthn' });
 }

@@ -1,3 +1,4 @@
+import { findTotp, type TotpCredential } from '../store/totp.js';
 import { amrOfMethod, combineAmr } from '../core/amr.js';
 import { deleteSession, markSessionAuthenticated } from '../store/sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../store/two-factor-status.js';
@@ -61,9 +62,16 @@ export async function completeTwoFactorLogin(
   input: SecondFactorProof & { trustDevice?: boolean | undefined },
   meta: RequestMeta,
 ): Promise<TwoFactorLoginResult> {
-  const status = await twoFactorStatus(ctx.db, pending.session.userId);
-  checkMethodAvailable(status, input.method);
-  const result = await verifyGuessable(ctx, pending.session.userId, input.method, input.code, meta);
+  const userId = pending.session.userId;
+  let totpRow: TotpCredential | null | undefined;
+  if (input.method === 'totp') {
+    // The app's own row says whether one is set up: one read, which the check then reuses.
+    totpRow = await findTotp(ctx.db, userId);
+    if (!totpRow || totpRow.confirmedAt === null) checkMethodAvailable({ totp: false, securityKeys: 0, recoveryCodesRemaining: 0 }, 'totp');
+  } else {
+    checkMethodAvailable(await twoFactorStatus(ctx.db, userId), input.method);
+  }
+  const result = await verifyGuessable(ctx, userId, input.method, input.code, meta, totpRow);
   return finishTwoFactorLogin(ctx, pending, { method: input.method, recoveryCodesRemaining: result.recoveryCodesRemaining }, input.trustDevice === true, meta);
 }
 

@@ -1,5 +1,4 @@
 import { combineAmr, type AmrValue } from '../core/amr.js';
-import QRCode from 'qrcode';
 import { generateTotpSecret, otpauthUri, verifyTotp } from '../core/totp.js';
 import { clearAttempts } from '../store/attempts.js';
 import { deleteRecoveryCodes } from '../store/recovery-codes.js';
@@ -36,6 +35,8 @@ export async function startTotpSetup(ctx: Context, userId: string, email: string
   const saved = await savePendingTotp(ctx.db, userId, ctx.box.encrypt(secret, totpSecretContext(userId)), ctx.clock.now());
   if (!saved) throw alreadyEnabled();
   const uri = otpauthUri({ issuer: ctx.config.issuer, account: email, secret });
+  // qrcode loads on the first setup, not at start.
+  const QRCode = (await import('qrcode')).default;
   const qrCodeSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return { secret, otpauthUri: uri, qrCodeSvg };
 }

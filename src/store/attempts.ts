@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import { lockDurationMs, MAX_FAILURES, MAX_LOCK_MS, type FailedAttempts } from '../core/lockout.js';
+import { affected, arg, first, prepare } from './prepared.js';
 import type { Database } from './schema.js';
 
 /**
@@ -26,23 +27,28 @@ export async function findAttempts(db: Kysely<Database>, userId: string): Promis
  * requests arrive at once, on however many nodes, at most MAX_FAILURES guesses are checked before
  * the lock holds. Returns the failure count including this attempt, or null when locked.
  */
-export async function claimAttempt(db: Kysely<Database>, userId: string, now: number): Promise<number | null> {
-  const r = await db
+const claim = prepare<[userId: string, now: number], { failures: number }>((db) =>
+  db
     .insertInto('second_factor_attempts')
-    .values({ user_id: userId, failures: 1, last_failure_at: now })
+    .values({ user_id: arg<string>(0), failures: 1, last_failure_at: arg<number>(1) })
     .onConflict((oc) =>
       oc
         .column('user_id')
-        .doUpdateSet({ failures: sql`second_factor_attempts.failures + 1`, last_failure_at: now })
+        .doUpdateSet({ failures: sql`second_factor_attempts.failures + 1`, last_failure_at: arg<number>(1) })
         .where(
-          sql<boolean>`(second_factor_attempts.failures < ${sql.lit(MAX_FAILURES)} OR second_factor_attempts.last_failure_at + ${LOCK_OF_EXISTING} <= ${now})`,
+          sql<boolean>`(second_factor_attempts.failures < ${sql.lit(MAX_FAILURES)} OR second_factor_attempts.last_failure_at + ${LOCK_OF_EXISTING} <= ${arg<number>(1)})`,
         ),
     )
-    .returning('failures')
-    .executeTakeFirst();
+    .returning('failures'),
+);
+
+export async function claimAttempt(db: Kysely<Database>, userId: string, now: number): Promise<number | null> {
+  const r = await first(db, claim(db, userId, now));
   return r ? Number(r.failures) : null;
 }
 
+const clear = prepare<[userId: string], unknown>((db) => db.deleteFrom('second_factor_attempts').where('user_id', '=', arg<string>(0)));
+
 export async function clearAttempts(db: Kysely<Database>, userId: string): Promise<void> {
-  await db.deleteFrom('second_factor_attempts').where('user_id', '=', userId).execute();
+  await affected(db, clear(db, userId));
 }

@@ -1,9 +1,10 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createHash } from 'node:crypto';
-import SQLite from 'better-sqlite3';
-import pg from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { createRequire } from 'node:module';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Pool } from 'pg';
+import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -16,37 +17,36 @@ export interface Store {
   backup(file: string): Promise<void>;
 }
 
-// bigint (int8) columns hold millisecond times and counters, all far below 2^53.
-pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+// Each driver is loaded only by the database that uses it: pg alone costs ~15 MB and 100 ms of start.
+const require = createRequire(import.meta.url);
+
+const DML = /^\s*(select|insert|update|delete|with)\b/i;
 
 /**
  * better-sqlite3 compiles a statement on every prepare(); Kysely calls prepare() per query. Caching
- * by SQL text makes each distinct query compile once for the life of the process.
+ * by SQL text makes each distinct query compile once for the life of the process. A plain object
+ * (Kysely needs only prepare and close), not a Proxy, which cost every property access on the hot path.
  */
-function withStatementCache(raw: SQLite.Database): SQLite.Database {
-  const cache = new Map<string, SQLite.Statement>();
-  return new Proxy(raw, {
-    get(target, prop, receiver) {
-      if (prop === 'prepare') {
-        return (sql: string) => {
-          let stmt = cache.get(sql);
-          if (!stmt) {
-            stmt = target.prepare(sql);
-            // DDL is run once and would pin stale statements; keep only DML.
-            if (/^\s*(select|insert|update|delete|with)\b/i.test(sql)) cache.set(sql, stmt);
-          }
-          return stmt;
-        };
+function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(sql: string) {
+      let stmt = cache.get(sql);
+      if (!stmt) {
+        stmt = raw.prepare(sql);
+        // DDL is run once and would pin stale statements; keep only DML.
+        if (DML.test(sql)) cache.set(sql, stmt);
       }
-      const value = Reflect.get(target, prop, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
+      return stmt;
     },
-  });
+    close: () => raw.close(),
+  };
 }
 
 export function openSqlite(path: string): Store {
   const isNew = path !== ':memory:' && !existsSync(path);
   if (isNew) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const SQLite = require('better-sqlite3') as typeof BetterSqlite3;
   const raw = new SQLite(path);
   // Password hashes and sealed secrets: readable by the service's user only. Set before WAL mode,
   // since SQLite gives the -wal and -shm files the main file's permissions.
@@ -69,15 +69,25 @@ export function openSqlite(path: string): Store {
 
 /**
  * pg sends unnamed statements, which PostgreSQL re-plans on every call. Naming each DML statement by
- * a hash of its text makes every pooled connection prepare it once and reuse it.
+ * a hash of its text makes every pooled connection prepare it once and reuse it. The name is
+ * computed once per distinct text, not per call.
  */
-function namedStatements(pool: pg.Pool): pg.Pool {
+function namedStatements(pool: Pool): Pool {
+  const names = new Map<string, string | null>();
+  const nameOf = (text: string): string | null => {
+    let name = names.get(text);
+    if (name === undefined) {
+      name = DML.test(text) ? 'tf_' + createHash('sha1').update(text).digest('hex').slice(0, 24) : null;
+      names.set(text, name);
+    }
+    return name;
+  };
   pool.on('connect', (client) => {
     const query = client.query.bind(client) as (...args: unknown[]) => unknown;
     (client as unknown as { query: (...args: unknown[]) => unknown }).query = (text: unknown, values?: unknown, cb?: unknown) => {
-      if (typeof text === 'string' && Array.isArray(values) && values.length > 0 && /^\s*(select|insert|update|delete|with)\b/i.test(text)) {
-        const name = 'tf_' + createHash('sha1').update(text).digest('hex').slice(0, 24);
-        return query({ name, text, values }, cb);
+      if (typeof text === 'string' && Array.isArray(values) && values.length > 0) {
+        const name = nameOf(text);
+        if (name) return query({ name, text, values }, cb);
       }
       return cb === undefined ? query(text, values) : query(text, values, cb);
     };
@@ -86,6 +96,9 @@ function namedStatements(pool: pg.Pool): pg.Pool {
 }
 
 export function openPostgres(url: string, max = 10): Store {
+  const pg = require('pg') as typeof import('pg');
+  // bigint (int8) columns hold millisecond times and counters, all far below 2^53.
+  pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
   const pool = namedStatements(new pg.Pool({ connectionString: url, max }));
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});

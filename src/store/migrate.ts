@@ -3,6 +3,7 @@ import type { Store } from './db.js';
 import * as m001 from './migrations/001_initial.js';
 import * as m002 from './migrations/002_session_amr.js';
 import * as m004 from './migrations/004_password_throttle.js';
+import * as m005 from './migrations/005_indexes.js';
 import * as m006 from './migrations/006_mail.js';
 import * as m007 from './migrations/007_groups.js';
 import * as m008 from './migrations/008_passkeys.js';
@@ -13,6 +14,7 @@ const migrations: Record<string, Migration> = {
   '001_initial': m001,
   '002_session_amr': m002,
   '004_password_throttle': m004,
+  '005_indexes': m005,
   '006_mail': m006,
   '007_groups': m007,
   '008_passkeys': m008,

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
+import { affected, arg, first, prepare } from './prepared.js';
 import type { Database } from './schema.js';
 
 export interface SessionWithUser {
@@ -8,26 +9,29 @@ export interface SessionWithUser {
   email: string;
 }
 
+const insertRow = prepare<
+  [id: string, userId: string, createdAt: number, lastSeenAt: number, pending: number, authenticatedAt: number | null, ip: string | null, userAgent: string | null, amr: string],
+  unknown
+>((db) =>
+  db.insertInto('sessions').values({
+    id: arg(0),
+    user_id: arg(1),
+    created_at: arg(2),
+    last_seen_at: arg(3),
+    pending: arg(4),
+    authenticated_at: arg(5),
+    ip: arg(6),
+    user_agent: arg(7),
+    amr: arg(8),
+  }),
+);
+
 export async function insertSession(db: Kysely<Database>, s: Session): Promise<void> {
-  await db
-    .insertInto('sessions')
-    .values({
-      id: s.id,
-      user_id: s.userId,
-      created_at: s.createdAt,
-      last_seen_at: s.lastSeenAt,
-      pending: s.pending ? 1 : 0,
-      authenticated_at: s.authenticatedAt,
-      ip: s.ip,
-      user_agent: s.userAgent,
-      amr: serializeAmr(s.amr),
-    })
-    .execute();
+  await affected(db, insertRow(db, s.id, s.userId, s.createdAt, s.lastSeenAt, s.pending ? 1 : 0, s.authenticatedAt, s.ip, s.userAgent, serializeAmr(s.amr)));
 }
 
-/** The hot path: one primary-key lookup joined to the user's email. */
-export async function findSession(db: Kysely<Database>, id: string): Promise<SessionWithUser | null> {
-  const r = await db
+const selectSession = prepare<[id: string], SessionRow>((db) =>
+  db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .select([
@@ -42,8 +46,25 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
       'sessions.amr',
       'users.email',
     ])
-    .where('sessions.id', '=', id)
-    .executeTakeFirst();
+    .where('sessions.id', '=', arg<string>(0)),
+);
+
+interface SessionRow {
+  id: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  pending: number;
+  authenticated_at: number | null;
+  ip: string | null;
+  user_agent: string | null;
+  amr: string;
+  email: string;
+}
+
+/** The hot path: one primary-key lookup joined to the user's email, prepared once. */
+export async function findSession(db: Kysely<Database>, id: string): Promise<SessionWithUser | null> {
+  const r = await first(db, selectSession(db, id));
   if (!r) return null;
   return {
     email: r.email,
@@ -61,8 +82,12 @@ export async function findSession(db: Kysely<Database>, id: string): Promise<Ses
   };
 }
 
+const updateLastSeen = prepare<[id: string, now: number], unknown>((db) =>
+  db.updateTable('sessions').set({ last_seen_at: arg(1) }).where('id', '=', arg<string>(0)),
+);
+
 export async function touchSession(db: Kysely<Database>, id: string, now: number): Promise<void> {
-  await db.updateTable('sessions').set({ last_seen_at: now }).where('id', '=', id).execute();
+  await affected(db, updateLastSeen(db, id, now));
 }
 
 /** A full authentication inside a live session (re-authentication): fresh now, with what it proved. */
@@ -75,10 +100,11 @@ export async function setSessionAmr(db: Kysely<Database>, id: string, amr: reado
   await db.updateTable('sessions').set({ amr: serializeAmr(amr) }).where('id', '=', id).execute();
 }
 
+const deleteById = prepare<[id: string], unknown>((db) => db.deleteFrom('sessions').where('id', '=', arg<string>(0)));
+
 /** Returns whether a row was deleted, so a consumer of a pending login knows it won the race. */
 export async function deleteSession(db: Kysely<Database>, id: string): Promise<boolean> {
-  const r = await db.deleteFrom('sessions').where('id', '=', id).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  return (await affected(db, deleteById(db, id))) > 0;
 }
 
 export async function deleteUserSessions(db: Kysely<Database>, userId: string, exceptId?: string): Promise<void> {

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { affected, arg, first, prepare } from './prepared.js';
 import type { Database } from './schema.js';
 
 export interface TotpCredential {
@@ -8,8 +9,12 @@ export interface TotpCredential {
   lastUsedStep: number | null;
 }
 
+const totpByUser = prepare<[userId: string], { user_id: string; secret_enc: string; confirmed_at: number | null; last_used_step: number | null }>((db) =>
+  db.selectFrom('totp_credentials').select(['user_id', 'secret_enc', 'confirmed_at', 'last_used_step']).where('user_id', '=', arg<string>(0)),
+);
+
 export async function findTotp(db: Kysely<Database>, userId: string): Promise<TotpCredential | null> {
-  const r = await db.selectFrom('totp_credentials').selectAll().where('user_id', '=', userId).executeTakeFirst();
+  const r = await first(db, totpByUser(db, userId));
   return r ? { userId: r.user_id, secretEnc: r.secret_enc, confirmedAt: r.confirmed_at, lastUsedStep: r.last_used_step } : null;
 }
 
@@ -47,15 +52,17 @@ export async function confirmTotp(db: Kysely<Database>, userId: string, secretEn
  * The replay guard: one conditional write that only succeeds for a step later than any accepted
  * before. Of concurrent requests with one code, on any number of nodes, exactly one wins.
  */
-export async function acceptTotpStep(db: Kysely<Database>, userId: string, step: number): Promise<boolean> {
-  const r = await db
+const acceptStep = prepare<[userId: string, step: number], unknown>((db) =>
+  db
     .updateTable('totp_credentials')
-    .set({ last_used_step: step })
-    .where('user_id', '=', userId)
+    .set({ last_used_step: arg<number>(1) })
+    .where('user_id', '=', arg<string>(0))
     .where('confirmed_at', 'is not', null)
-    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', step)]))
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) === 1;
+    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', arg<number>(1))])),
+);
+
+export async function acceptTotpStep(db: Kysely<Database>, userId: string, step: number): Promise<boolean> {
+  return (await affected(db, acceptStep(db, userId, step))) === 1;
 }
 
 export async function deleteTotp(db: Kysely<Database>, userId: string): Promise<void> {

@@ -67,7 +67,17 @@ describe('SIGTERM under load (150 concurrent logins)', () => {
   before(async () => {
     port = await freePort();
     // The per-IP limit would answer most of these 429; this test is about the shutdown.
-    child = startCli(['serve'], { cwd: dir.path, env: { PORT: String(port), LOG_LEVEL: 'warn', TWOFOLD_AUTH_RATE_LIMIT: '100000' } });
+    child = startCli(['serve'], {
+      cwd: dir.path,
+      env: {
+        PORT: String(port),
+        LOG_LEVEL: 'warn',
+        TWOFOLD_AUTH_RATE_LIMIT: '100000',
+        // As many hashes at once as libuv's pool runs: this test is about shutdown, and with the
+        // default cap (cores - 1, so 1 on a 2-core CI machine) 130 queued logins outlast the grace.
+        TWOFOLD_HASH_CONCURRENCY: '4',
+      },
+    });
     result = finished(child);
     void result.then(() => (exited = true));
     const base = `http://127.0.0.1:${port}`;

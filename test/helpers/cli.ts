@@ -11,7 +11,9 @@ export const BIN = resolve(import.meta.dirname, '../../bin/twofold.mjs');
  * into the child, which sees only what the test gives it.
  */
 export function cleanEnv(extra: Record<string, string> = {}): Record<string, string> {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), ...extra };
+  // TWOFOLD_RUN_SOURCES: the CLI tests run the sources being tested, not a dist/ built earlier;
+  // test/cli/build.test.ts runs the compiled build.
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), TWOFOLD_RUN_SOURCES: '1', ...extra };
 }
 
 export function tempDir(prefix = 'twofold-cli-'): { path: string; remove(): void } {

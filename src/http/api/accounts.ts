@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { countLogin } from '../../service/metrics.js';
 import { login, logout, signup } from '../../service/accounts.js';
 import type { Context } from '../../service/context.js';
 import { listGroups } from '../../store/groups.js';
@@ -47,10 +48,12 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
     },
     async (request, reply) => {
       const previous = await loadAuth(ctx, request);
-      const result = await login(ctx, request.body, requestMeta(request), {
-        replaces: previous?.session.id,
-        deviceToken: readCookie(request, names.device),
-      });
+      const result = await countLogin(
+        login(ctx, request.body, requestMeta(request), {
+          replaces: previous?.session.id,
+          deviceToken: readCookie(request, names.device),
+        }),
+      );
       setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
       if (result.status === 'two_factor_required') {
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);

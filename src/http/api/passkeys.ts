@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { countSecondFactor } from '../../service/metrics.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config.js';
 import type { Context } from '../../service/context.js';
@@ -26,7 +27,7 @@ export async function issuePasskeyOptions(ctx: Context, request: FastifyRequest,
 /** Checks a passkey answer and, when it signs in, sets the new session cookie. */
 export async function completePasskeySignIn(ctx: Context, request: FastifyRequest, reply: FastifyReply, response: unknown): Promise<void> {
   const previous = await loadAuth(ctx, request);
-  const { token } = await signInWithPasskey(ctx, readCookie(request, passkeyCookieName(ctx.config)), response, requestMeta(request), previous?.session.id);
+  const { token } = await countSecondFactor('passkey', signInWithPasskey(ctx, readCookie(request, passkeyCookieName(ctx.config)), response, requestMeta(request), previous?.session.id));
   setCookie(reply, ctx.config, cookieNames(ctx.config).session, token, ctx.config.sessionMaxMs);
 }
 

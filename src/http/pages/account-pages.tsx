@@ -1,5 +1,6 @@
 import { KNOWN_DEVICE_MAX_AGE_MS } from '../../service/password-throttle.js';
 import { PENDING_LOGIN_MS } from '../../core/session.js';
+import { countLogin } from '../../service/metrics.js';
 import { login, logout, signup } from '../../service/accounts.js';
 import type { Context } from '../../service/context.js';
 import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
@@ -132,10 +133,12 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     if (!form.email.trim()) return show(fieldFailure('email', 'Enter your email address.'));
     if (!form.password) return show(fieldFailure('password', 'Enter your password.'));
     try {
-      const result = await login(ctx, { email: form.email, password: form.password }, requestMeta(request), {
-        replaces: auth?.session.id,
-        deviceToken: readCookie(request, names.device),
-      });
+      const result = await countLogin(
+        login(ctx, { email: form.email, password: form.password }, requestMeta(request), {
+          replaces: auth?.session.id,
+          deviceToken: readCookie(request, names.device),
+        }),
+      );
       setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
       if (result.status === 'two_factor_required') {
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);

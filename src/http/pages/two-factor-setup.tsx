@@ -1,5 +1,4 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import QRCode from 'qrcode';
 import { RECOVERY_CODE_COUNT } from '../../core/recovery-codes.js';
 import { otpauthUri } from '../../core/totp.js';
 import type { Context } from '../../service/context.js';
@@ -199,6 +198,8 @@ async function showSetup(ctx: Context, reply: FastifyReply, csrf: string, auth: 
   if (!cred || cred.confirmedAt !== null) return reply.redirect('/settings', 303);
   const secret = ctx.box.decrypt(cred.secretEnc, totpSecretContext(auth.session.userId));
   const uri = otpauthUri({ issuer: ctx.config.issuer, account: auth.email, secret });
+  // qrcode loads on the first setup, not at start.
+  const QRCode = (await import('qrcode')).default;
   const qrCodeSvg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
   return sendPage(
     reply,
