@@ -14,6 +14,9 @@ import { parseEmail } from '../core/email.js';
 import { CLI_ACTOR, deleteAccount, lockAccount, unlockAccount } from '../service/admin/actions.js';
 import { createAdminToken, listTokens, revokeToken } from '../service/admin/tokens.js';
 import { findUserByEmail } from '../store/users.js';
+import { ClientInputError } from '../core/oidc-client.js';
+import { addClient, getClients, removeClient } from '../service/oidc/clients.js';
+import { ensureSigningKeys, ID_TOKEN_TTL_S, rotateSigningKeys } from '../service/oidc/keys.js';
 
 const HELP = `twofold — a login service with two-factor authentication
 
@@ -38,13 +41,21 @@ Commands:
                               add or remove groups (each option may repeat)
                               and print the account's groups, one per line
   backup <file>               copy a live SQLite database to <file>
+  clients add --name N --redirect-uri U [--redirect-uri U2] [--public]
+        [--first-party] [--require-2fa] [--post-logout-redirect-uri U]
+                              register an OpenID Connect client; prints its id
+                              and (confidential clients) its secret, once
+  clients list                list OpenID Connect clients, id first
+  clients remove <id>         remove a client with its grants and tokens
+  oidc rotate-keys            new RS256 and ES256 signing keys; the old ones
+                              stay published until their tokens expire
   mail test --to E            send a test message through the outbox now
   mail status                 count queued, sent and failed messages
 
 Configuration comes from the environment (and .env); see README.md.
 `;
 
-const COMMANDS = new Set(['serve', 'migrate', 'users', 'tokens', 'backup', 'mail']);
+const COMMANDS = new Set(['serve', 'migrate', 'users', 'tokens', 'backup', 'mail', 'clients', 'oidc']);
 
 function fail(message: string, code = 1): never {
   process.stderr.write(`twofold: ${message}\n`);
@@ -59,6 +70,73 @@ async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): P
   } finally {
     await store.close();
   }
+}
+
+async function clientsCommand(config: Config, rest: string[]): Promise<void> {
+  const [sub, ...args] = rest;
+  if (sub === 'add') {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args,
+        strict: true,
+        options: {
+          name: { type: 'string' },
+          'redirect-uri': { type: 'string', multiple: true },
+          'post-logout-redirect-uri': { type: 'string', multiple: true },
+          public: { type: 'boolean' },
+          'first-party': { type: 'boolean' },
+          'require-2fa': { type: 'boolean' },
+        },
+      }));
+    } catch (err) {
+      return fail(`clients add: ${(err as Error).message}`, 2);
+    }
+    const input = {
+      name: values.name ?? '',
+      redirectUris: values['redirect-uri'] ?? [],
+      postLogoutRedirectUris: values['post-logout-redirect-uri'] ?? [],
+      public: values.public ?? false,
+      firstParty: values['first-party'] ?? false,
+      require2fa: values['require-2fa'] ?? false,
+    };
+    await withStore(config, async (store) => {
+      const ctx = await buildContext(config, store);
+      try {
+        const { client, secret } = await addClient(ctx, input);
+        process.stdout.write(`client id: ${client.id}\n`);
+        if (secret) process.stdout.write(`client secret (shown only now): ${secret}\n`);
+        else process.stdout.write('public client: no secret; it must use PKCE (S256)\n');
+      } catch (err) {
+        if (err instanceof ClientInputError) fail(`clients add: ${err.message}`, 2);
+        throw err;
+      }
+    });
+    return;
+  }
+  if (sub === 'list') {
+    await withStore(config, async (store) => {
+      const ctx = await buildContext(config, store);
+      const clients = await getClients(ctx);
+      if (clients.length === 0) process.stdout.write('no clients\n');
+      for (const c of clients) {
+        const flags = [c.public ? 'public' : 'confidential', ...(c.firstParty ? ['first-party'] : []), ...(c.require2fa ? ['require-2fa'] : [])];
+        process.stdout.write(`${c.id}\t${c.name}\t${flags.join(',')}\t${c.redirectUris.join(' ')}\n`);
+      }
+    });
+    return;
+  }
+  if (sub === 'remove') {
+    const id = args[0];
+    if (!id || args.length !== 1) fail('clients remove needs exactly one client id');
+    await withStore(config, async (store) => {
+      const ctx = await buildContext(config, store);
+      if (!(await removeClient(ctx, id))) fail(`no client with id ${id}`);
+      process.stdout.write(`removed client ${id} with its grants and tokens\n`);
+    });
+    return;
+  }
+  return fail(`unknown clients command "${sub ?? ''}"; see twofold --help`, 2);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -226,6 +304,18 @@ async function main(argv: string[]): Promise<void> {
         await store.close();
       }
       process.stdout.write(`backed up to ${file}\n`);
+      return;
+    }
+    case 'clients':
+      return clientsCommand(config, rest);
+    case 'oidc': {
+      if (rest.length !== 1 || rest[0] !== 'rotate-keys') fail('usage: twofold oidc rotate-keys', 2);
+      await withStore(config, async (store) => {
+        const ctx = await buildContext(config, store);
+        await ensureSigningKeys(ctx);
+        const { kids } = await rotateSigningKeys(ctx);
+        process.stdout.write(`new signing keys: ${kids.join(', ')}; the previous keys stay published for ${ID_TOKEN_TTL_S / 60} minutes\n`);
+      });
       return;
     }
     default:

@@ -8,11 +8,13 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
  * refused. Browsers send Origin on every cross-site POST, so this stops CSRF from other sites even
  * before the form token is checked.
  */
-export function originGuard(publicOrigin: string) {
+export function originGuard(publicOrigin: string, exempt: (url: string) => boolean = () => false) {
   return async function checkOrigin(request: FastifyRequest): Promise<void> {
     if (SAFE.has(request.method)) return;
     // Forward-auth endpoints are asked with the protected request's own method and Origin.
     if (request.routeOptions.config?.originCheck === false) return;
+    // The OpenID Provider's endpoints (token, revocation …) are called by other sites by design.
+    if (exempt(request.url)) return;
     const origin = request.headers.origin;
     if (origin !== undefined && origin !== publicOrigin) {
       throw new AppError(403, 'cross_origin_request', 'This request came from another site and was refused.');

@@ -14,6 +14,7 @@ import { authzPlugin } from './authz/index.js';
 import { authGuard } from './auth.js';
 import { refuseNulBytes } from './bad-input.js';
 import { logIfServerError, normalizeError, sendJsonError } from './errors.js';
+import { isProviderPath, oidcPlugin } from './oidc/index.js';
 import { originGuard } from './origin.js';
 import { pagesPlugin } from './pages/index.js';
 import { securityHeadersHook } from './security-headers.js';
@@ -153,7 +154,7 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     if (closing) reply.header('connection', 'close');
   });
 
-  app.addHook('onRequest', originGuard(ctx.config.publicOrigin));
+  app.addHook('onRequest', originGuard(ctx.config.publicOrigin, isProviderPath));
   app.addHook('preValidation', refuseNulBytes);
   app.addHook('preHandler', authGuard(ctx));
 
@@ -188,6 +189,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(pagesPlugin, { ctx });
+
+  await app.register(oidcPlugin, { ctx });
 
   return app;
 }

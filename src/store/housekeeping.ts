@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { SessionPolicy } from '../core/session.js';
+import { deleteExpiredPayloads, deleteRetiredKeys } from './oidc.js';
 import type { Database } from './schema.js';
 import { deleteStalePasswordAttempts } from './password-attempts.js';
 
@@ -21,6 +22,8 @@ export async function deleteExpiredRows(db: Kysely<Database>, now: number, polic
   await db.deleteFrom('challenges').where('expires_at', '<', now).execute();
   await db.deleteFrom('passkey_challenges').where('expires_at', '<', now).execute();
   await db.deleteFrom('trusted_devices').where('expires_at', '<', now).execute();
+  await deleteExpiredPayloads(db, now);
+  await deleteRetiredKeys(db, now);
   await deleteStalePasswordAttempts(db, now - 24 * 3_600_000);
   await db.deleteFrom('account_recovery_tokens').where('expires_at', '<', now).execute();
 }

@@ -8,6 +8,7 @@ import * as m005 from './migrations/005_indexes.js';
 import * as m006 from './migrations/006_mail.js';
 import * as m007 from './migrations/007_groups.js';
 import * as m008 from './migrations/008_passkeys.js';
+import * as m009 from './migrations/009_oidc.js';
 import * as m010 from './migrations/010_admin.js';
 import * as m011 from './migrations/011_account_recovery.js';
 
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '006_mail': m006,
   '007_groups': m007,
   '008_passkeys': m008,
+  '009_oidc': m009,
   '010_admin': m010,
   '011_account_recovery': m011,
 };

@@ -154,6 +154,50 @@ export interface AdminAuditLogTable {
   detail: string | null;
 }
 
+export interface OidcPayloadsTable {
+  /** The oidc-provider model name (Session, AccessToken, Grant, Interaction …). */
+  model: string;
+  id: string;
+  /** The model's payload as JSON. */
+  payload: string;
+  grant_id: string | null;
+  user_code: string | null;
+  uid: string | null;
+  expires_at: number | null;
+  consumed_at: number | null;
+}
+
+export interface OidcClientsTable {
+  id: string;
+  name: string;
+  secret_enc: string | null;
+  /** JSON array of exact URIs. */
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  first_party: number;
+  require_2fa: number;
+  created_at: number;
+}
+
+export interface OidcSigningKeysTable {
+  kid: string;
+  alg: string;
+  active_alg: string | null;
+  private_jwk_enc: string;
+  created_at: number;
+  retired_at: number | null;
+  publish_until: number | null;
+}
+
+export interface OidcConsentsTable {
+  user_id: string;
+  client_id: string;
+  /** Space-separated scopes the person allowed. */
+  scopes: string;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface MailOutboxTable {
   id: string;
   user_id: string | null;
@@ -241,6 +285,10 @@ export interface Database {
   challenges: ChallengesTable;
   admin_tokens: AdminTokensTable;
   admin_audit_log: AdminAuditLogTable;
+  oidc_payloads: OidcPayloadsTable;
+  oidc_clients: OidcClientsTable;
+  oidc_signing_keys: OidcSigningKeysTable;
+  oidc_consents: OidcConsentsTable;
   password_attempts: PasswordAttemptsTable;
   mail_outbox: MailOutboxTable;
   email_tokens: EmailTokensTable;

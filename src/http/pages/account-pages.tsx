@@ -121,7 +121,8 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
     // Forward auth sends people here with ?rd=<the protected URL>; it travels on as `next`.
     const next = safeNext(query.next) ?? continueNext(ctx, query.rd);
     const { csrf, auth } = await pageBase(ctx, request, reply);
-    if (auth && !auth.session.pending) return reply.redirect(next ?? '/settings', 303);
+    // `fresh`: an application asked for a new login (OpenID Connect prompt=login, max_age).
+    if (auth && !auth.session.pending && query.fresh === undefined) return reply.redirect(next ?? '/settings', 303);
     const notice = (['expired', 'logged_out', 'account_deleted', 'reset', 'secured'] as const).filter((k) => query[k] !== undefined).map((k) => LOGIN_NOTICES[k])[0];
     return sendPage(reply, <LoginPage csrf={csrf} next={next} notice={notice} signupOpen={signupOpen()} passkey={{ rpId: ctx.config.publicUrl.hostname }} />);
   });
