@@ -216,6 +216,13 @@ export async function sendDueRecoveryNotices(ctx: Context): Promise<number> {
 
 // Administrators (SPEC §12: "or an administrator").
 
+/** The recovery of the account still under way (requested, waiting or ready), or null. */
+export async function openRecoveryFor(ctx: Context, userId: string): Promise<RecoveryView | null> {
+  const now = ctx.clock.now();
+  const r = (await openRecoveriesOf(ctx.db, userId)).find((x) => isOpen(x, now));
+  return r ? viewOf(r, now) : null;
+}
+
 export async function listOpenRecoveries(ctx: Context): Promise<(RecoveryView & { userId: string; email: string })[]> {
   const now = ctx.clock.now();
   return (await allOpenRecoveries(ctx.db)).filter((r) => isOpen(r, now)).map((r) => ({ ...viewOf(r, now), userId: r.userId, email: r.email }));

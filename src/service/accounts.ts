@@ -1,3 +1,4 @@
+import { credentialGenerationOf } from '../store/credential-generation.js';
 import { parseEmail } from '../core/email.js';
 import { hashPassword, inHashSlot, passwordProblem, verifyPassword } from '../core/password.js';
 import { randomId } from '../core/random.js';
@@ -122,6 +123,9 @@ export async function login(
   // SPEC §12: a recovery whose wait is over completes at this password login, before the factors
   // it removes are looked at; the person is then signed in without 2FA and sent to set it up.
   const accountRecovered = await completeDueRecovery(ctx, user.id, meta);
+  // Completing it ended every session by moving the account's generation: this login's session
+  // belongs to the new one (read after the change, so nothing older can be stamped with it).
+  const credentialGeneration = accountRecovered ? await credentialGenerationOf(ctx.db, user.id) : user.credentialGeneration;
   const status = await twoFactorStatus(ctx.db, user.id);
   const now = ctx.clock.now();
   if (isTwoFactorEnabled(status)) {
@@ -136,7 +140,7 @@ export async function login(
     await logEvent(ctx, user.id, 'login', meta, { method: 'trusted_device', device: device.label });
     return { status: 'ok', token, userId: user.id, knownDevice };
   }
-  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
+  const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], credentialGeneration, replaces: opts.replaces }, meta);
   await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
   return { status: 'ok', token, userId: user.id, knownDevice, ...(accountRecovered ? { accountRecovered } : {}) };
 }

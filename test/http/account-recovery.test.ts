@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { DAY_MS, HOUR_MS } from '../../src/core/account-recovery.js';
 import { manualClock } from '../../src/core/clock.js';
 import { sendDueRecoveryNotices } from '../../src/service/account-recovery.js';
+import { createAdminToken } from '../../src/service/admin/tokens.js';
 import { Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { startAnotherNode, startTestServer, type TestServer } from '../helpers/server.js';
@@ -175,6 +176,36 @@ for (const { kind, skip } of databaseKinds()) {
       const r = await pending.post(`${API}/login/recovery`);
       assertError(r, 429, 'too_many_recoveries');
       assert.ok(Number(r.headers.get('retry-after')) > 0);
+    });
+
+    test('an administrator sees recoveries under way, approves one now and cancels another', async () => {
+      const { token } = await createAdminToken(server.ctx, 'recovery-test');
+      const admin = server.client({ authorization: `Bearer ${token}` });
+      const a = await signupWithTwoFactor(server, clock, 'rec-admin-a@example.com');
+      const b = await signupWithTwoFactor(server, clock, 'rec-admin-b@example.com');
+      await startAndConfirm(a);
+      const bPending = await pendingLogin(server, b);
+      assert.equal((await bPending.post(`${API}/login/recovery`)).status, 202);
+      const list = await admin.get(`${API}/admin/recoveries`);
+      assert.equal(list.status, 200, list.text);
+      const mine = (list.json as { email: string; recovery: { state: string } }[]).filter((r) => r.email.startsWith('rec-admin-'));
+      assert.deepEqual(mine.map((r) => [r.email, r.recovery.state]).sort(), [
+        ['rec-admin-a@example.com', 'waiting'],
+        ['rec-admin-b@example.com', 'awaiting_confirmation'],
+      ]);
+      const aId = await userIdOf(server, a.email);
+      const bId = await userIdOf(server, b.email);
+      assertError(await admin.post(`${API}/admin/users/${bId}/approve-recovery`), 409, 'recovery_not_confirmed');
+      assert.equal((await admin.post(`${API}/admin/users/${aId}/approve-recovery`)).status, 204);
+      const done = await server.client().post(`${API}/login`, { email: a.email, password: a.password });
+      assert.deepEqual(done.json, { status: 'ok', accountRecovered: true }, 'approved: the next password login completes it');
+      assert.equal((await admin.post(`${API}/admin/users/${bId}/cancel-recovery`)).status, 204);
+      assertError(await admin.post(`${API}/admin/users/${bId}/cancel-recovery`), 404, 'not_found');
+      assert.equal((await bPending.get(`${API}/me/recovery`)).json.recovery.cancelReason, 'administrator');
+      const audit = (await admin.get(`${API}/admin/audit-log`)).json as { action: string; targetEmail: string }[];
+      assert.ok(audit.some((e) => e.action === 'approve_recovery' && e.targetEmail === a.email));
+      assert.ok(audit.some((e) => e.action === 'cancel_recovery' && e.targetEmail === b.email));
+      assertError(await server.client().get(`${API}/admin/recoveries`), 401, 'unauthenticated');
     });
 
     test('racing password logins on two nodes complete it exactly once', async () => {

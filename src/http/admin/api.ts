@@ -9,7 +9,11 @@ import {
   setAccountGroups,
   signOutEverywhere,
   unlockAccount,
+  approveAccountRecovery,
+  cancelAccountRecovery,
 } from '../../service/admin/actions.js';
+import { listOpenRecoveries } from '../../service/account-recovery.js';
+import { RecoveryInline, recoveryJson } from '../api/account-recovery.js';
 import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
 import { errors, Method, Obj, type App } from '../schemas.js';
@@ -92,16 +96,37 @@ export async function adminApi(app: App, opts: { ctx: Context }): Promise<void> 
     async (request) => getAccount(ctx, request.params.id),
   );
 
+  app.get(
+    '/recoveries',
+    {
+      schema: {
+        summary: 'Account recoveries under way',
+        description: 'Every self-service account recovery (SPEC §12) that is awaiting confirmation, waiting or ready, oldest first.',
+        tags,
+        security,
+        response: { 200: Type.Array(Type.Object({ userId: Type.String(), email: Type.String(), recovery: RecoveryInline })), ...errors(...ADMIN_ERRORS) },
+      },
+    },
+    async () => (await listOpenRecoveries(ctx)).map((r) => ({ userId: r.userId, email: r.email, recovery: recoveryJson(r) })),
+  );
+
   const actions: [string, string, string, (id: string, actor: ReturnType<typeof actorOf>) => Promise<unknown>][] = [
     ['lock', 'Lock the account', 'A locked account cannot sign in (403 account_locked); its sessions and trusted devices end now.', (id, a) => lockAccount(ctx, a, id)],
     ['unlock', 'Unlock the account', 'The person can sign in again.', (id, a) => unlockAccount(ctx, a, id)],
     ['reset-2fa', 'Reset two-factor authentication', 'Removes the authenticator app, security keys, recovery codes and trusted devices.', (id, a) => resetAccountTwoFactor(ctx, a, id)],
     ['revoke-sessions', 'Sign out everywhere', 'Ends every session and trusted device of the account.', (id, a) => signOutEverywhere(ctx, a, id)],
+    ['cancel-recovery', 'Cancel the account recovery', 'Cancels the self-service account recovery under way (SPEC §12); 404 when there is none.', (id, a) => cancelAccountRecovery(ctx, a, id)],
+    [
+      'approve-recovery',
+      'Approve the account recovery now',
+      'Ends the waiting period of a confirmed account recovery at once; the person finishes it by logging in with the password. 409 recovery_not_confirmed before the mailed link was opened.',
+      (id, a) => approveAccountRecovery(ctx, a, id),
+    ],
   ];
   for (const [path, summary, description, run] of actions) {
     app.post(
       `/users/:id/${path}`,
-      { schema: { summary, description, tags, security, params: UserId, response: { 204: Type.Null(), ...errors(...ADMIN_ERRORS, 404) } } },
+      { schema: { summary, description, tags, security, params: UserId, response: { 204: Type.Null(), ...errors(...ADMIN_ERRORS, 404, 409) } } },
       async (request, reply) => {
         await run(request.params.id, actorOf(request));
         return reply.code(204).send(null);

@@ -1,3 +1,5 @@
+import { openRecoveryFor, type RecoveryView } from '../../service/account-recovery.js';
+import { approveAccountRecovery, cancelAccountRecovery } from '../../service/admin/actions.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import {
   auditLog,
@@ -32,6 +34,8 @@ const NOTICES: Record<string, string> = {
   unlocked: 'The account is unlocked.',
   reset: 'Two-factor authentication was reset. The person can log in with the password and set it up again.',
   signed_out: 'The account was signed out everywhere.',
+  recovery_cancelled: 'The account recovery was cancelled; the person was told by email.',
+  recovery_approved: 'The waiting period was ended; the person finishes the recovery by logging in with the password.',
   groups: 'The groups were saved.',
   deleted: 'The account was deleted.',
 };
@@ -143,7 +147,7 @@ function ActionForm({ csrf, id, action, label, variant = 'secondary' }: { csrf: 
   );
 }
 
-export function UserPage(p: { csrf: string; email: string; user: AdminUserView; notice?: string | undefined; groupsError?: string | undefined; groupsValue?: string }) {
+export function UserPage(p: { csrf: string; email: string; user: AdminUserView; recovery?: RecoveryView | null; notice?: string | undefined; groupsError?: string | undefined; groupsValue?: string }) {
   const u = p.user;
   return (
     <Layout title={u.email} user={{ email: p.email }} csrf={p.csrf} width="wide" hasErrors={!!p.groupsError}>
@@ -170,6 +174,21 @@ export function UserPage(p: { csrf: string; email: string; user: AdminUserView; 
           {u.twoFactor.enabled ? <ActionForm csrf={p.csrf} id={u.id} action="reset-2fa" label="Reset two-factor authentication" /> : null}
         </div>
       </Card>
+      {p.recovery ? (
+        <Card heading="Account recovery" id="recovery">
+          <p>
+            {p.recovery.state === 'awaiting_confirmation'
+              ? `This person started an account recovery on ${formatTime(p.recovery.requestedAt)}; the mailed link has not been opened yet.`
+              : p.recovery.state === 'waiting'
+                ? `An account recovery is waiting: after ${formatTime(p.recovery.dueAt!)} the next password login removes every second factor.`
+                : 'The waiting period of an account recovery is over: the next password login removes every second factor.'}
+          </p>
+          <div class="actions actions-compact">
+            {p.recovery.state === 'waiting' ? <ActionForm csrf={p.csrf} id={u.id} action="approve-recovery" label="Approve recovery now" /> : null}
+            <ActionForm csrf={p.csrf} id={u.id} action="cancel-recovery" label="Cancel recovery" variant="danger" />
+          </div>
+        </Card>
+      ) : null}
       <Card heading="Group membership" id="groups">
         <Form action={`/admin/users/${encodeURIComponent(u.id)}/groups`} csrf={p.csrf}>
           <Field
@@ -267,7 +286,8 @@ export function adminPages(app: App, ctx: Context): void {
     const id = idOf(request);
     const base = await adminPage(ctx, request, reply, userPath(id));
     if (!base) return reply;
-    return sendPage(reply, <UserPage csrf={base.csrf} email={base.email} user={await getAccount(ctx, id)} notice={notice(request.query)} />);
+    const user = await getAccount(ctx, id);
+    return sendPage(reply, <UserPage csrf={base.csrf} email={base.email} user={user} recovery={await openRecoveryFor(ctx, user.id)} notice={notice(request.query)} />);
   });
 
   const actions: [string, string, (actor: Actor, id: string) => Promise<unknown>][] = [
@@ -275,6 +295,8 @@ export function adminPages(app: App, ctx: Context): void {
     ['unlock', 'unlocked', (a, id) => unlockAccount(ctx, a, id)],
     ['reset-2fa', 'reset', (a, id) => resetAccountTwoFactor(ctx, a, id)],
     ['revoke-sessions', 'signed_out', (a, id) => signOutEverywhere(ctx, a, id)],
+    ['cancel-recovery', 'recovery_cancelled', (a, id) => cancelAccountRecovery(ctx, a, id)],
+    ['approve-recovery', 'recovery_approved', (a, id) => approveAccountRecovery(ctx, a, id)],
   ];
   for (const [path, done, run] of actions) {
     app.post(`/admin/users/:id/${path}`, async (request, reply) => {

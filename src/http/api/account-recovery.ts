@@ -6,8 +6,7 @@ import { requestMeta } from '../request-meta.js';
 import { errors, Obj, type App } from '../schemas.js';
 
 const Time = Type.String({ format: 'date-time' });
-const Recovery = Type.Object(
-  {
+const recoveryProps = {
     id: Type.String(),
     state: Type.Union(
       ['awaiting_confirmation', 'confirmation_expired', 'waiting', 'ready', 'cancelled', 'completed'].map((s) => Type.Literal(s)),
@@ -18,9 +17,10 @@ const Recovery = Type.Object(
     dueAt: Type.Union([Time, Type.Null()]),
     endedAt: Type.Union([Time, Type.Null()]),
     cancelReason: Type.Union([Type.String(), Type.Null()]),
-  },
-  { $id: 'AccountRecovery' },
-);
+};
+const Recovery = Type.Object(recoveryProps, { $id: 'AccountRecovery' });
+/** The same shape without the shared id, for routes registered outside this plugin (admin). */
+export const RecoveryInline = Type.Object(recoveryProps);
 const TokenBody = Obj({ token: Type.String({ maxLength: 128, description: 'the token of the mailed link' }) });
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

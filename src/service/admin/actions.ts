@@ -1,3 +1,4 @@
+import { adminApproveRecovery, adminCancelRecovery, openRecoveryFor } from '../account-recovery.js';
 import { isTwoFactorEnabled, methodsOf, twoFactorStatus, type SecondFactorMethod } from '../../store/two-factor-status.js';
 import { deleteMailOf, deleteUser, findUserRow, searchUsers, setLocked, type UserRow } from '../../store/account-admin.js';
 import { listAudit, recordAudit, type AuditEntry } from '../../store/admin-audit.js';
@@ -21,7 +22,7 @@ export interface Actor {
 
 export const CLI_ACTOR: Actor = { kind: 'cli', name: 'twofold CLI', meta: { ip: null, userAgent: 'twofold CLI' } };
 
-export type AdminAction = 'lock' | 'unlock' | 'reset_2fa' | 'revoke_sessions' | 'set_groups' | 'delete';
+export type AdminAction = 'lock' | 'unlock' | 'reset_2fa' | 'revoke_sessions' | 'set_groups' | 'delete' | 'cancel_recovery' | 'approve_recovery';
 
 export interface AdminUserView {
   id: string;
@@ -148,6 +149,26 @@ export async function deleteAccount(ctx: Context, actor: Actor, userId: string):
     if (!(await deleteUser(t.db, user.id))) throw notFound('That account');
     await audit(t, actor, user, 'delete');
   });
+}
+
+const noRecovery = () => new AppError(404, 'not_found', 'This account has no account recovery under way.');
+
+/** SPEC §12: an administrator cancels a self-service recovery (the person is mailed by the recovery itself). */
+export async function cancelAccountRecovery(ctx: Context, actor: Actor, userId: string): Promise<void> {
+  const user = await target(ctx, userId);
+  const open = await openRecoveryFor(ctx, user.id);
+  if (!open) throw noRecovery();
+  await adminCancelRecovery(ctx, open.id, actor.meta);
+  await record(ctx, actor, user, 'cancel_recovery', null, { recovery: open.id });
+}
+
+/** SPEC §12: an administrator ends the wait at once; the person finishes by logging in with the password. */
+export async function approveAccountRecovery(ctx: Context, actor: Actor, userId: string): Promise<void> {
+  const user = await target(ctx, userId);
+  const open = await openRecoveryFor(ctx, user.id);
+  if (!open) throw noRecovery();
+  await adminApproveRecovery(ctx, open.id, actor.meta);
+  await record(ctx, actor, user, 'approve_recovery', null, { recovery: open.id });
 }
 
 export function auditLog(ctx: Context, limit: number, before?: number): Promise<AuditEntry[]> {

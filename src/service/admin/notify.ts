@@ -11,6 +11,9 @@ const WORDS: Record<AdminAction, string | null> = {
   revoke_sessions: 'signed it out everywhere',
   set_groups: 'changed its groups',
   delete: 'deleted it, with everything of it',
+  // The recovery's own "cancelled" message tells the person.
+  cancel_recovery: null,
+  approve_recovery: 'ended the waiting period of your account recovery; log in with your password to finish it',
 };
 
 /**
