@@ -102,6 +102,22 @@ for (const { kind, skip } of databaseKinds()) {
       for (const secret of [u.secret, ...u.recoveryCodes]) assert.ok(!lastText.includes(secret), 'no secret or code in metrics');
     });
 
+    test('forward-auth decisions are counted by decision, with their duration', async () => {
+      const before = parse(await scrape());
+      // No rules file: default deny, and nobody signed in is sent to log in.
+      const r = await server.client().get('/authz/forward-auth', {
+        'x-forwarded-method': 'GET',
+        'x-forwarded-proto': 'https',
+        'x-forwarded-host': 'app.example.com',
+        'x-forwarded-uri': '/',
+      });
+      assert.equal(r.status, 302, r.text);
+      const after = parse(await scrape());
+      const key = 'twofold_authz_decisions_total{decision="login"}';
+      assert.equal((after.get(key) ?? 0) - (before.get(key) ?? 0), 1);
+      assert.equal((after.get('twofold_authz_duration_seconds_count') ?? 0) - (before.get('twofold_authz_duration_seconds_count') ?? 0), 1);
+    });
+
     test('an unknown path is counted under one label, not its URL', async () => {
       await server.client().get('/api/v1/no-such-thing/12345');
       const text = await scrape();

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Decision } from '../../core/access-rules.js';
 import { accessRequestOf, authorize } from '../../service/authz.js';
 import type { Context } from '../../service/context.js';
+import { metrics } from '../../service/metrics.js';
 import { cookieNames, readCookie } from '../cookies.js';
 import { sendJsonError } from '../errors.js';
 import type { App } from '../schemas.js';
@@ -68,7 +69,9 @@ export async function authzPlugin(app: App, opts: { ctx: Context }): Promise<voi
       reply.header('cache-control', 'no-store');
       const parsed = flavour === 'forward-auth' ? parseForwardAuth(request.headers) : parseAuthRequest(request.headers);
       if (!parsed.ok) return sendJsonError(reply, { status: 400, code: 'invalid_forwarded_request', message: parsed.message, headers: {} });
+      const started = process.hrtime.bigint();
       const { decision, auth } = await authorize(ctx, readCookie(request, sessionCookie), accessRequestOf(parsed.value.url, parsed.value.method));
+      metrics.authzDecision(decision.result === 'allow' ? 'allow' : decision.result === 'forbidden' ? 'deny' : 'login', Number(process.hrtime.bigint() - started) / 1e9);
       request.log.debug({ authz: decision.result, rule: decision.rule, host: parsed.value.url.hostname }, 'authz decision');
       return answer(ctx, flavour, request, reply, parsed.value, decision, auth ? { email: auth.email, groups: auth.groups ?? [] } : null);
     };
