@@ -64,6 +64,9 @@ async function listen(
   const addr = app.server.address();
   if (!addr || typeof addr === 'string') throw new Error('no address');
   const url = `http://127.0.0.1:${addr.port}`;
+  // The OpenID provider makes the first signing keys right after start, in the background: wait for
+  // it, so that tests comparing the database before and after a request see only what they caused.
+  await fetch(`${url}/.well-known/openid-configuration`).then((r) => r.arrayBuffer());
   // Mail is delivered only where a test asks for it; elsewhere messages just wait in the outbox.
   const mail = mailOpts ? startMailDelivery(ctx, mailOpts) : undefined;
   return {
