@@ -1,6 +1,6 @@
 // The external load generator, in its own process: wrk when installed (BENCH_LOADGEN=autocannon
 // forces autocannon), else autocannon. Reads one JSON argument:
-//   { url, method, body?, contentType?, cookies: file of one Cookie header per line,
+//   { url, method, body?, contentType?, headers? (fixed extra headers), cookies: file of one Cookie header per line,
 //     pick: 'random' | 'sequential' (each cookie used once, e.g. pending logins), seconds, connections }
 // Prints one JSON line: { rps, p50, p99, requests, non2xx, errors, tool }.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -37,6 +37,7 @@ local created = 0
 function setup(thread) thread:set("tid", created); created = created + 1 end
 local i = -1
 local headers = {}
+${Object.entries(o.headers ?? {}).map(([k, v]) => `headers[${lua(k)}] = ${lua(v)}`).join('\n')}
 ${o.body ? `headers["Content-Type"] = ${lua(o.contentType ?? 'application/json')}` : ''}
 local body = ${o.body ? lua(o.body) : 'nil'}
 function init(args) i = tid - nthreads; math.randomseed(os.time() + tid) end
@@ -75,7 +76,7 @@ async function runAutocannon() {
     requests: [
       {
         setupRequest(req) {
-          return { ...req, headers: { ...req.headers, cookie: pick() } };
+          return { ...req, headers: { ...req.headers, ...(o.headers ?? {}), cookie: pick() } };
         },
       },
     ],

@@ -48,7 +48,7 @@ function cookieFile(name: string, tokens: string[]): string {
   return file;
 }
 
-function load(o: { url: string; method: string; body?: string; cookies: string; pick: 'random' | 'sequential'; seconds?: number }): Promise<Load> {
+function load(o: { url: string; method: string; body?: string; headers?: Record<string, string>; cookies: string; pick: 'random' | 'sequential'; seconds?: number }): Promise<Load> {
   const child = spawn(process.execPath, [join(ROOT, 'bench/load.mjs'), JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, ...o })], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -96,11 +96,33 @@ async function startProcess(args: string[], env: Record<string, string>, health:
   };
 }
 
+/** Access rules for the forward-auth decision: a few rules before the one that allows. */
+const RULES_FILE = join(mkdtempSync(join(tmpdir(), 'twofold-bench-rules-')), 'rules.yaml');
+writeFileSync(
+  RULES_FILE,
+  [
+    'default_policy: deny',
+    'rules:',
+    '  - domain: public.bench.test',
+    '    policy: bypass',
+    '  - domain: "*.bench.test"',
+    '    resources: ["^/healthz$"]',
+    '    policy: bypass',
+    '  - domain: admin.bench.test',
+    '    subject: ["group:admins"]',
+    '    policy: two_factor',
+    '  - domain: [app.bench.test, wiki.bench.test]',
+    '    policy: one_factor',
+    '',
+  ].join('\n'),
+);
+
 const startTwofold = (databaseUrl: string, extra: Record<string, string> = {}) =>
   startProcess(
     [join(TWOFOLD, 'bin/twofold.mjs'), 'serve'],
     {
       DATABASE_URL: databaseUrl,
+      TWOFOLD_ACCESS_RULES: RULES_FILE,
       TWOFOLD_SECRET: SECRET.toString('base64'),
       TWOFOLD_AUTH_RATE_LIMIT: '1000000',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
@@ -143,10 +165,13 @@ async function measureTwofold(label: string, big: string, small: string, totpFro
   const me = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: cookieFile(`${label}-big`, sample(5000, ACCOUNTS)), pick: 'random' });
   row(`GET /api/v1/me (${fmt(ACCOUNTS)} accounts)`, `Twofold ${label}`, me, floor.me, `${fmt((100 * me.rps) / smallMe.rps)}% of 1 k`);
 
-  const fa = await fetch(`${server.url}/authz/forward-auth`);
+  // The forward-auth decision as Traefik or Caddy asks for it: a signed-in person, a one_factor rule
+  // among a few others, so each answer is an allow (200 with the Remote-* headers).
+  const forwarded = { 'X-Forwarded-Method': 'GET', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.bench.test', 'X-Forwarded-Uri': '/dashboard?tab=1' };
+  const fa = await fetch(`${server.url}/authz/forward-auth`, { headers: forwarded });
   if (fa.status !== 404) {
-    const r = await load({ url: `${server.url}/authz/forward-auth`, method: 'GET', cookies: cookieFile(`${label}-fa`, sample(5000, ACCOUNTS)), pick: 'random' });
-    row('GET /authz/forward-auth', `Twofold ${label}`, r, floor.me);
+    const r = await load({ url: `${server.url}/authz/forward-auth`, method: 'GET', headers: forwarded, cookies: cookieFile(`${label}-fa`, sample(5000, ACCOUNTS)), pick: 'random' });
+    row('GET /authz/forward-auth (allow)', `Twofold ${label}`, r, floor.me, r.non2xx ? `${fmt(r.non2xx)} not 2xx` : '');
   }
 
   await pending(totpFrom, totpFrom + TOTP_SLICE);
