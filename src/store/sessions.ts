@@ -44,23 +44,26 @@ export async function insertSession(db: Kysely<Database>, s: Session): Promise<v
   await affected(db, insertRow(db, s.id, s.userId, s.createdAt, s.lastSeenAt, s.pending ? 1 : 0, s.authenticatedAt, s.ip, s.userAgent, serializeAmr(s.amr), s.credentialGeneration));
 }
 
+/** What the session check reads: the session and its account's email. */
+const SESSION_COLUMNS = [
+  'sessions.id',
+  'sessions.user_id',
+  'sessions.created_at',
+  'sessions.last_seen_at',
+  'sessions.pending',
+  'sessions.authenticated_at',
+  'sessions.ip',
+  'sessions.user_agent',
+  'sessions.amr',
+  'sessions.credential_generation',
+  'users.email',
+] as const;
+
 const selectSession = prepare<[id: string], SessionRow>((db) =>
   db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select([
-      'sessions.id',
-      'sessions.user_id',
-      'sessions.created_at',
-      'sessions.last_seen_at',
-      'sessions.pending',
-      'sessions.authenticated_at',
-      'sessions.ip',
-      'sessions.user_agent',
-      'sessions.amr',
-      'sessions.credential_generation',
-      'users.email',
-    ])
+    .select(SESSION_COLUMNS)
     .where('sessions.id', '=', arg<string>(0))
     .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
 );
@@ -92,20 +95,7 @@ const selectSessionWithGroups = prepare<[id: string], SessionRow & { group_name:
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
     .leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id')
-    .select([
-      'sessions.id',
-      'sessions.user_id',
-      'sessions.created_at',
-      'sessions.last_seen_at',
-      'sessions.pending',
-      'sessions.authenticated_at',
-      'sessions.ip',
-      'sessions.user_agent',
-      'sessions.amr',
-      'sessions.credential_generation',
-      'users.email',
-      'user_groups.name as group_name',
-    ])
+    .select([...SESSION_COLUMNS, 'user_groups.name as group_name'])
     .where('sessions.id', '=', arg<string>(0))
     .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
 );
