@@ -54,7 +54,9 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     trustProxy: fastifyTrustProxy(ctx.config.trustProxy),
-    return503OnClosing: true,
+    // A request that reaches the server while it closes is still answered (with Connection: close):
+    // it was sent before its client could know, and answering it costs less than a retry.
+    return503OnClosing: false,
     // On close, sockets with no request in flight are closed at once; busy ones end after their answer.
     forceCloseConnections: 'idle',
     // Node's own refusals before any route runs (headers or URL over 16 KiB, a malformed request
@@ -147,8 +149,25 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   // connection, so Node ends each socket after its response instead of holding it open for the
   // keep-alive timeout (which kept the process alive for 75 s) or closing it under a client's reuse.
   let closing = false;
+  // Requests being answered: close waits for them before Fastify closes the idle sockets, since on
+  // Node 20 closing "idle" connections also reset sockets whose request was still being answered.
+  let inFlight = 0;
+  app.addHook('onRequest', (_request, _reply, done) => {
+    inFlight++;
+    done();
+  });
+  app.addHook('onResponse', (_request, _reply, done) => {
+    inFlight--;
+    done();
+  });
+  app.addHook('onRequestAbort', (_request, done) => {
+    inFlight--;
+    done();
+  });
   app.addHook('preClose', async () => {
     closing = true;
+    const deadline = Date.now() + 7_000;
+    while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
