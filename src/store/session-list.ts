@@ -1,25 +1,14 @@
 import type { Kysely } from 'kysely';
-import { parseAmr } from '../core/amr.js';
 import type { Session } from '../core/session.js';
 import type { Database } from './schema.js';
+import { SESSION_COLUMNS, toSession } from './sessions.js';
 
 /** The signed-in (not pending) sessions of one account, newest first, for the sessions page. */
 export async function listUserSessions(db: Kysely<Database>, userId: string): Promise<Session[]> {
   const rows = await db
     .selectFrom('sessions')
     .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select([
-      'sessions.id',
-      'sessions.user_id',
-      'sessions.created_at',
-      'sessions.last_seen_at',
-      'sessions.pending',
-      'sessions.authenticated_at',
-      'sessions.ip',
-      'sessions.user_agent',
-      'sessions.amr',
-      'sessions.credential_generation',
-    ])
+    .select(SESSION_COLUMNS)
     .where('sessions.user_id', '=', userId)
     .where('sessions.pending', '=', 0)
     // Sessions of an older credential generation are already dead (see credential-generation.ts).
@@ -27,18 +16,7 @@ export async function listUserSessions(db: Kysely<Database>, userId: string): Pr
     .orderBy('sessions.last_seen_at', 'desc')
     .orderBy('sessions.id')
     .execute();
-  return rows.map((r) => ({
-    id: r.id,
-    userId: r.user_id,
-    createdAt: r.created_at,
-    lastSeenAt: r.last_seen_at,
-    pending: r.pending === 1,
-    authenticatedAt: r.authenticated_at,
-    ip: r.ip,
-    userAgent: r.user_agent,
-    amr: parseAmr(r.amr),
-    credentialGeneration: r.credential_generation,
-  }));
+  return rows.map(toSession);
 }
 
 /** Deletes one session only when it belongs to `userId`: another account's session id does nothing. */

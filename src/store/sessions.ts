@@ -45,7 +45,7 @@ export async function insertSession(db: Kysely<Database>, s: Session): Promise<v
 }
 
 /** What the session check reads: the session and its account's email. */
-const SESSION_COLUMNS = [
+export const SESSION_COLUMNS = [
   'sessions.id',
   'sessions.user_id',
   'sessions.created_at',
@@ -68,7 +68,7 @@ const selectSession = prepare<[id: string], SessionRow>((db) =>
     .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
 );
 
-interface SessionRow {
+export interface SessionRow {
   id: string;
   user_id: string;
   created_at: number;
@@ -115,18 +115,23 @@ export async function findSession(db: Kysely<Database>, id: string, opts: { grou
   return {
     email: r.email,
     ...(groups ? { groups } : {}),
-    session: {
-      id: r.id,
-      userId: r.user_id,
-      createdAt: r.created_at,
-      lastSeenAt: r.last_seen_at,
-      pending: r.pending === 1,
-      authenticatedAt: r.authenticated_at,
-      ip: r.ip,
-      userAgent: r.user_agent,
-      amr: parseAmr(r.amr),
-      credentialGeneration: Number(r.credential_generation),
-    },
+    session: toSession(r),
+  };
+}
+
+/** A row of SESSION_COLUMNS as the domain's Session. */
+export function toSession(r: Omit<SessionRow, 'email'>): Session {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    createdAt: r.created_at,
+    lastSeenAt: r.last_seen_at,
+    pending: r.pending === 1,
+    authenticatedAt: r.authenticated_at,
+    ip: r.ip,
+    userAgent: r.user_agent,
+    amr: parseAmr(r.amr),
+    credentialGeneration: Number(r.credential_generation),
   };
 }
 
