@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { availableParallelism } from 'node:os';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -58,26 +57,33 @@ export function hashLimiter(): Pick<Limiter, 'limit' | 'active' | 'peak'> {
   return hashing;
 }
 
-const holdingSlot = new AsyncLocalStorage<true>();
+/** Proof that the caller holds a hashing slot (inHashSlot); hashes and verifies given it take no other. */
+export interface HashSlot {
+  readonly held: true;
+}
+const SLOT: HashSlot = Object.freeze({ held: true });
 
 /**
- * Runs `task` holding one hashing slot; hashes and verifies inside it use that slot. A login runs
- * its whole password check (count the attempt, verify, clear the count) in one slot, so attempts
- * counted but not yet checked never outnumber the hashes running, however long the queue.
+ * Runs `task` holding one hashing slot, which it passes on to the hashes and verifies it runs. A
+ * login runs its whole password check (count the attempt, verify, clear the count) in one slot, so
+ * attempts counted but not yet checked never outnumber the hashes running, however long the queue.
+ * (An explicit slot, not AsyncLocalStorage: on Node 20 an active one hooks every promise of the
+ * process, the session check's too.)
  */
-export function inHashSlot<T>(task: () => Promise<T>): Promise<T> {
-  if (holdingSlot.getStore()) return task();
-  return hashing.run(() => holdingSlot.run(true, task));
+export function inHashSlot<T>(task: (slot: HashSlot) => Promise<T>): Promise<T> {
+  return hashing.run(() => task(SLOT));
 }
+
+const holding = <T>(slot: HashSlot | undefined, task: () => Promise<T>): Promise<T> => (slot === SLOT ? task() : hashing.run(task));
 
 /** argon2id via @node-rs/argon2, which runs on libuv's thread pool, not the event loop. */
-export function hashPassword(password: string): Promise<string> {
-  return inHashSlot(() => hash(password, ARGON2_OPTIONS));
+export function hashPassword(password: string, slot?: HashSlot): Promise<string> {
+  return holding(slot, () => hash(password, ARGON2_OPTIONS));
 }
 
-export async function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
+export async function verifyPassword(passwordHash: string, password: string, slot?: HashSlot): Promise<boolean> {
   try {
-    return await inHashSlot(() => verify(passwordHash, password));
+    return await holding(slot, () => verify(passwordHash, password));
   } catch {
     return false;
   }
@@ -87,10 +93,10 @@ export async function verifyPassword(passwordHash: string, password: string): Pr
  * A verifier for "no such account" that costs what a real check costs, so the answer's
  * timing does not tell which emails have accounts. The decoy hash is made once at start.
  */
-export async function makeDecoyVerifier(): Promise<(password: string) => Promise<false>> {
+export async function makeDecoyVerifier(): Promise<(password: string, slot?: HashSlot) => Promise<false>> {
   const decoy = await hashPassword('decoy password that matches nothing');
-  return async (password: string) => {
-    await verifyPassword(decoy, password + '\u0000');
+  return async (password: string, slot?: HashSlot) => {
+    await verifyPassword(decoy, password + '\u0000', slot);
     return false;
   };
 }

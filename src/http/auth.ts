@@ -18,6 +18,8 @@ export type AuthRequirement = 'none' | 'user' | 'fresh' | 'pending' | 'any';
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthRequirement;
+    /** The route shows the account (GET /me): the session check reads it in its one query. */
+    sessionAccount?: boolean;
   }
   interface FastifyRequest {
     /** undefined until looked up; null when there is no live session. */
@@ -27,7 +29,8 @@ declare module 'fastify' {
 
 export async function loadAuth(ctx: Context, request: FastifyRequest): Promise<ActiveSession | null> {
   if (request.authCache === undefined) {
-    request.authCache = await resolveSession(ctx, readCookie(request, cookieNames(ctx.config).session));
+    const account = request.routeOptions.config.sessionAccount === true;
+    request.authCache = await resolveSession(ctx, readCookie(request, cookieNames(ctx.config).session), account ? { account } : {});
   }
   return request.authCache;
 }

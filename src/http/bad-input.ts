@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../service/errors.js';
 
 function hasNul(value: unknown, depth = 0): boolean {
@@ -9,8 +9,9 @@ function hasNul(value: unknown, depth = 0): boolean {
 }
 
 /** NUL bytes have no place in any field and truncate strings in some C libraries; refuse them early. */
-export async function refuseNulBytes(request: FastifyRequest): Promise<void> {
+export function refuseNulBytes(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
   if (hasNul(request.body) || hasNul(request.query) || hasNul(request.params)) {
-    throw new AppError(400, 'invalid_request', 'Text fields must not contain NUL characters.');
+    return done(new AppError(400, 'invalid_request', 'Text fields must not contain NUL characters.'));
   }
+  done();
 }

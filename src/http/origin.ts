@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppError } from '../service/errors.js';
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -9,15 +9,16 @@ const SAFE = new Set(['GET', 'HEAD', 'OPTIONS']);
  * before the form token is checked.
  */
 export function originGuard(publicOrigin: string, exempt: (url: string) => boolean = () => false) {
-  return async function checkOrigin(request: FastifyRequest): Promise<void> {
-    if (SAFE.has(request.method)) return;
+  return function checkOrigin(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+    if (SAFE.has(request.method)) return done();
     // Forward-auth endpoints are asked with the protected request's own method and Origin.
-    if (request.routeOptions.config?.originCheck === false) return;
+    if (request.routeOptions.config?.originCheck === false) return done();
     // The OpenID Provider's endpoints (token, revocation …) are called by other sites by design.
-    if (exempt(request.url)) return;
+    if (exempt(request.url)) return done();
     const origin = request.headers.origin;
     if (origin !== undefined && origin !== publicOrigin) {
-      throw new AppError(403, 'cross_origin_request', 'This request came from another site and was refused.');
+      return done(new AppError(403, 'cross_origin_request', 'This request came from another site and was refused.'));
     }
+    done();
   };
 }

@@ -1,4 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.js';
 import { returnFormActionSources } from './authz/csp.js';
 
@@ -40,10 +39,24 @@ export function securityHeaders(config: Pick<Config, 'secureCookies' | 'publicUr
   });
 }
 
-export function securityHeadersHook(config: Pick<Config, 'secureCookies' | 'publicUrl' | 'accessRulesPath' | 'cookieDomain'>) {
-  const headers = securityHeaders(config);
-  return function setSecurityHeaders(_request: FastifyRequest, reply: FastifyReply, done: () => void): void {
-    reply.headers(headers);
-    done();
-  };
+/**
+ * Which headers an answer gets, by what reads it:
+ * - `page`: HTML for a browser, all of the above;
+ * - `api`: JSON (the API, /healthz): what still means something for a document that is never
+ *   rendered — the same CSP (a JSON answer opened as a page runs nothing and cannot be framed),
+ *   no MIME sniffing, no framing, no cross-site reads (CORP), HSTS, and no-store, since answers carry
+ *   secrets and codes; the page-only ones (COOP, Origin-Agent-Cluster, X-XSS-Protection, …) are left out;
+ * - `none`: a forward-auth allow, read by the reverse proxy and never by a browser (its other answers,
+ *   which a proxy may pass on, get the `api` set).
+ * Built once at start: per answer it is one object handed to reply.headers.
+ */
+export type HeaderKind = 'page' | 'api' | 'none';
+
+export function securityHeaderSets(config: Pick<Config, 'secureCookies' | 'publicUrl' | 'accessRulesPath' | 'cookieDomain'>): Readonly<Record<HeaderKind, Readonly<Record<string, string>>>> {
+  const page = securityHeaders(config);
+  const keep = ['content-security-policy', 'cross-origin-resource-policy', 'referrer-policy', 'strict-transport-security', 'x-content-type-options', 'x-frame-options'];
+  const api: Record<string, string> = {};
+  for (const name of keep) if (page[name] !== undefined) api[name] = page[name];
+  api['cache-control'] = 'no-store';
+  return Object.freeze({ page, api: Object.freeze(api), none: Object.freeze({}) });
 }

@@ -97,13 +97,13 @@ export async function login(
   const user = email ? await findUserByEmail(ctx.db, email.normalized) : null;
   // Counted before the check, for the address typed whether or not an account has it (SPEC §3).
   // Claim, check and clear share one hashing slot: logins queued for a slot are not yet counted.
-  const ok = await inHashSlot(async () => {
+  const ok = await inHashSlot(async (slot) => {
     const claim = await claimPasswordCheck(ctx, {
       address: addressForThrottle(email?.normalized ?? null, input.email),
       userId: user?.id ?? null,
       knownDevice: meta.knownDevice,
     });
-    const passed = user ? await verifyPassword(user.passwordHash, input.password) : await ctx.decoyVerify(input.password);
+    const passed = user ? await verifyPassword(user.passwordHash, input.password, slot) : await ctx.decoyVerify(input.password, slot);
     if (user && passed) await passwordCheckSucceeded(ctx, claim);
     return passed;
   });

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
+import type { HashSlot } from '../core/password.js';
 import type { AccessRules } from '../core/access-rules.js';
 import type { Clock } from '../core/clock.js';
 import type { RandomSource } from '../core/random.js';
@@ -18,7 +19,7 @@ export interface Context {
   box: SecretBox;
   policy: SessionPolicy;
   /** Burns the time of a password check for an email that has no account. */
-  decoyVerify: (password: string) => Promise<false>;
+  decoyVerify: (password: string, slot?: HashSlot) => Promise<false>;
   /** Forward-auth rules, compiled at start; `current` is swapped whole by a reload (SIGHUP). */
   accessRules: { current: AccessRules };
 }

@@ -4,19 +4,22 @@ import { hashToken, isTokenShaped } from '../core/token.js';
 import { deleteSession, findSession, insertSession, touchSession } from '../store/sessions.js';
 import type { Context, RequestMeta } from './context.js';
 import { reauthenticationRequired } from './errors.js';
+import type { TwoFactorStatus } from '../store/two-factor-status.js';
 
 export interface ActiveSession {
   session: Session;
   email: string;
-  /** Present when resolved with `{ groups: true }`. */
+  /** Present when resolved with `{ groups: true }` or `{ account: true }`. */
   groups?: string[];
+  /** Present when resolved with `{ account: true }` (GET /me, in the session check's one query). */
+  account?: { emailVerified: boolean; twoFactor: TwoFactorStatus };
 }
 
 /**
  * Turns a cookie token into a live session, or null. One indexed read; a write only when the
  * session expired (deleted) or lastSeenAt is older than the policy's touch interval.
  */
-export async function resolveSession(ctx: Context, token: string | undefined, opts: { groups?: boolean } = {}): Promise<ActiveSession | null> {
+export async function resolveSession(ctx: Context, token: string | undefined, opts: { groups?: boolean; account?: boolean } = {}): Promise<ActiveSession | null> {
   if (!token || !isTokenShaped(token)) return null;
   const found = await findSession(ctx.db, hashToken(token), opts);
   if (!found) return null;

@@ -6,6 +6,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
+import { registerDirectExecutor } from './prepared.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -27,7 +28,7 @@ const DML = /^\s*(select|insert|update|delete|with)\b/i;
  * by SQL text makes each distinct query compile once for the life of the process. A plain object
  * (Kysely needs only prepare and close), not a Proxy, which cost every property access on the hot path.
  */
-function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
+function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { prepare(sql: string): BetterSqlite3.Statement } {
   const cache = new Map<string, BetterSqlite3.Statement>();
   return {
     prepare(sql: string) {
@@ -43,6 +44,21 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
+/**
+ * With sqlite_stat4 histograms present (ANALYZE, or PRAGMA optimize, fills them in a build with
+ * STAT4, as better-sqlite3's is), SQLite re-plans a prepared statement with a join or subquery
+ * whenever a bound value changes: every session check would compile its query again (measured: the
+ * session lookup 2× slower, GET /me 4×). Every query here is an equality on a key, which the
+ * per-index row counts of sqlite_stat1 (kept) plan as well; so the value histograms are dropped at
+ * start, and the planner reloads what is left.
+ */
+function dropValueHistograms(raw: BetterSqlite3.Database): void {
+  const has = raw.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat4'").get();
+  if (!has || raw.readonly) return;
+  raw.exec('DELETE FROM sqlite_stat4');
+  raw.exec('ANALYZE sqlite_schema');
+}
+
 export function openSqlite(path: string): Store {
   const isNew = path !== ':memory:' && !existsSync(path);
   if (isNew) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -56,7 +72,18 @@ export function openSqlite(path: string): Store {
   raw.pragma('busy_timeout = 5000');
   // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
   raw.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  dropValueHistograms(raw);
+  const statements = withStatementCache(raw);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  // Prepared hot queries run on the driver directly, except while a transaction is open on the one
+  // connection: Kysely then queues them behind it (its connection lock), and they must neither join
+  // that transaction nor read what it has not committed.
+  registerDirectExecutor(db, (q) => {
+    if (raw.inTransaction) return undefined;
+    const stmt = statements.prepare(q.sql);
+    if (stmt.reader) return { rows: stmt.all(q.parameters as unknown[]), changes: 0 };
+    return { rows: [], changes: Number(stmt.run(q.parameters as unknown[]).changes) };
+  });
   return {
     db,
     dialect: 'sqlite',

@@ -47,16 +47,42 @@ export function prepare<A extends readonly unknown[], R>(build: (db: Kysely<Data
   };
 }
 
+/**
+ * Runs a compiled query on the driver itself, or answers undefined when it cannot right now (then
+ * the query goes through Kysely). SQLite registers one (store/db.ts): better-sqlite3 runs a
+ * statement synchronously, so Kysely's connection hand-over (several promises per query, a
+ * quarter of the session check's time) buys nothing while no transaction holds the connection.
+ */
+export type DirectExecutor = (q: CompiledQuery<unknown>) => { rows: unknown[]; changes: number } | undefined;
+
+const direct = new WeakMap<Kysely<Database>, DirectExecutor>();
+
+/** Only for the root Kysely instance: a transaction is another instance and always goes through Kysely. */
+export function registerDirectExecutor(db: Kysely<Database>, run: DirectExecutor): void {
+  direct.set(db, run);
+}
+
+function runDirect(db: Kysely<Database>, q: CompiledQuery<unknown>) {
+  const run = direct.get(db);
+  return run === undefined ? undefined : run(q);
+}
+
 export async function first<R>(db: Kysely<Database>, q: CompiledQuery<R>): Promise<R | undefined> {
+  const d = runDirect(db, q);
+  if (d) return d.rows[0] as R | undefined;
   return (await db.executeQuery(q)).rows[0];
 }
 
 export async function all<R>(db: Kysely<Database>, q: CompiledQuery<R>): Promise<R[]> {
+  const d = runDirect(db, q);
+  if (d) return d.rows as R[];
   return (await db.executeQuery(q)).rows;
 }
 
 /** Rows inserted, updated or deleted. */
 export async function affected(db: Kysely<Database>, q: CompiledQuery<unknown>): Promise<number> {
+  const d = runDirect(db, q);
+  if (d) return d.changes;
   const r: QueryResult<unknown> = await db.executeQuery(q);
   return Number(r.numAffectedRows ?? 0n);
 }

@@ -3,12 +3,15 @@ import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
 import { affected, all, arg, first, prepare } from './prepared.js';
 import type { Database } from './schema.js';
+import type { TwoFactorStatus } from './two-factor-status.js';
 
 export interface SessionWithUser {
   session: Session;
   email: string;
-  /** The account's groups, sorted; only when asked for (the forward-auth decision). */
+  /** The account's groups, sorted; only when asked for (the forward-auth decision, GET /me). */
   groups?: string[];
+  /** What GET /me shows of the account; only when asked for. */
+  account?: { emailVerified: boolean; twoFactor: TwoFactorStatus };
 }
 
 const insertRow = prepare<
@@ -100,23 +103,73 @@ const selectSessionWithGroups = prepare<[id: string], SessionRow & { group_name:
     .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
 );
 
-/** The hot path: one primary-key lookup joined to the user's email, prepared once. With `groups`, the account's groups in the same query. */
-export async function findSession(db: Kysely<Database>, id: string, opts: { groups?: boolean } = {}): Promise<SessionWithUser | null> {
-  let groups: string[] | undefined;
-  let r: SessionRow | undefined;
+interface AccountRow {
+  email_verified_at: number | null;
+  totp: number | string;
+  keys: number | string;
+  codes: number | string;
+}
+
+/**
+ * GET /me's one query: the session lookup with its groups, and what the account has set up as
+ * correlated counts over the same indexes twoFactorStatus uses (unused recovery codes from their
+ * partial index, never row by row).
+ */
+const selectSessionWithAccount = prepare<[id: string], SessionRow & AccountRow & { group_name: string | null }>((db) =>
+  db
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id')
+    .select((eb) => [
+      ...SESSION_COLUMNS,
+      'users.email_verified_at',
+      'user_groups.name as group_name',
+      eb
+        .selectFrom('totp_credentials')
+        .select(eb.fn.countAll<number>().as('n'))
+        .whereRef('totp_credentials.user_id', '=', 'sessions.user_id')
+        .where('totp_credentials.confirmed_at', 'is not', null)
+        .as('totp'),
+      eb.selectFrom('security_keys').select(eb.fn.countAll<number>().as('n')).whereRef('security_keys.user_id', '=', 'sessions.user_id').as('keys'),
+      eb
+        .selectFrom('recovery_codes')
+        .select(eb.fn.countAll<number>().as('n'))
+        .whereRef('recovery_codes.user_id', '=', 'sessions.user_id')
+        .where('recovery_codes.used_at', 'is', null)
+        .as('codes'),
+    ])
+    .where('sessions.id', '=', arg<string>(0))
+    .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
+);
+
+const groupsOf = (rows: { group_name: string | null }[]) => rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort();
+
+/**
+ * The hot path: one primary-key lookup joined to the user's email, prepared once. With `groups`,
+ * the account's groups in the same query; with `account`, also what GET /me shows.
+ */
+export async function findSession(db: Kysely<Database>, id: string, opts: { groups?: boolean; account?: boolean } = {}): Promise<SessionWithUser | null> {
+  if (opts.account) {
+    const rows = await all(db, selectSessionWithAccount(db, id));
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      email: r.email,
+      groups: groupsOf(rows),
+      account: {
+        emailVerified: r.email_verified_at !== null,
+        twoFactor: { totp: Number(r.totp) > 0, securityKeys: Number(r.keys), recoveryCodesRemaining: Number(r.codes) },
+      },
+      session: toSession(r),
+    };
+  }
   if (opts.groups) {
     const rows = await all(db, selectSessionWithGroups(db, id));
-    r = rows[0];
-    groups = rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort();
-  } else {
-    r = await first(db, selectSession(db, id));
+    const r = rows[0];
+    return r ? { email: r.email, groups: groupsOf(rows), session: toSession(r) } : null;
   }
-  if (!r) return null;
-  return {
-    email: r.email,
-    ...(groups ? { groups } : {}),
-    session: toSession(r),
-  };
+  const r = await first(db, selectSession(db, id));
+  return r ? { email: r.email, session: toSession(r) } : null;
 }
 
 /** A row of SESSION_COLUMNS as the domain's Session. */

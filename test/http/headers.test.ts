@@ -56,15 +56,25 @@ for (const { kind, skip } of databaseKinds()) {
       }
     });
 
-    test('the other helmet headers', async () => {
-      const r = await server.client().get('/healthz');
-      assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    test('pages get every browser header; JSON answers the ones that mean something for them', async () => {
+      const page = await server.client().get('/no/such/page');
+      assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
       // same-origin, not no-referrer: pages need their own posts to carry an Origin; other sites learn nothing.
-      assert.equal(r.headers.get('referrer-policy'), 'same-origin');
-      assert.ok(r.headers.get('x-frame-options'));
-      assert.equal(r.headers.get('cross-origin-opener-policy'), 'same-origin');
-      assert.equal(r.headers.get('strict-transport-security'), null, 'no HSTS over plain http');
-      assert.equal(r.headers.get('x-powered-by'), null);
+      assert.equal(page.headers.get('referrer-policy'), 'same-origin');
+      assert.ok(page.headers.get('x-frame-options'));
+      assert.equal(page.headers.get('cross-origin-opener-policy'), 'same-origin');
+      assert.equal(page.headers.get('origin-agent-cluster'), '?1');
+      assert.equal(page.headers.get('strict-transport-security'), null, 'no HSTS over plain http');
+      assert.equal(page.headers.get('x-powered-by'), null);
+      for (const path of ['/healthz', '/api/v1/me', '/api/v1/nothing-here']) {
+        const r = await server.client().get(path);
+        assert.equal(r.headers.get('x-content-type-options'), 'nosniff', path);
+        assert.equal(r.headers.get('referrer-policy'), 'same-origin', path);
+        assert.ok(r.headers.get('x-frame-options'), path);
+        assert.equal(r.headers.get('cross-origin-resource-policy'), 'same-origin', path);
+        assert.equal(r.headers.get('cache-control'), 'no-store', path);
+        assert.equal(r.headers.get('x-powered-by'), null, path);
+      }
     });
 
     test('an unknown address is a JSON 404', async () => {

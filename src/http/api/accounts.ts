@@ -78,18 +78,19 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
   app.get(
     '/me',
     {
-      config: { auth: 'user' },
+      config: { auth: 'user', sessionAccount: true },
       schema: { summary: 'The signed-in account', tags: ['account'], response: { 200: Me, ...errors(401) } },
     },
     async (request) => {
-      const { session, email } = authOf(request);
-      const [status, groups] = await Promise.all([twoFactorStatus(ctx.db, session.userId), listGroups(ctx.db, session.userId)]);
+      const { session, email, account, groups } = authOf(request);
+      // The session check read it all in its one query, unless an earlier hook resolved the session without it.
+      const status = account?.twoFactor ?? (await twoFactorStatus(ctx.db, session.userId));
       return {
         id: session.userId,
         email,
-        emailVerified: await isEmailVerified(ctx.db, session.userId),
+        emailVerified: account ? account.emailVerified : await isEmailVerified(ctx.db, session.userId),
         twoFactor: { enabled: isTwoFactorEnabled(status), methods: methodsOf(status), recoveryCodesRemaining: status.recoveryCodesRemaining },
-        groups,
+        groups: groups ?? (await listGroups(ctx.db, session.userId)),
       };
     },
   );

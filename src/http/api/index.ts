@@ -17,20 +17,21 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
   const authRateLimit = { max: ctx.config.authRateLimit, timeWindow: 60_000 };
 
   // The API speaks JSON only: a form-encoded POST here is a confused client or a cross-site form.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', (request, _reply, done) => {
     const hasBody = request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0';
     if ((hasBody || request.headers['transfer-encoding']) && !/^application\/json\b/i.test(request.headers['content-type'] ?? '')) {
-      throw new AppError(415, 'unsupported_media_type', 'Send the body as application/json.');
+      return done(new AppError(415, 'unsupported_media_type', 'Send the body as application/json.'));
     }
+    done();
   });
 
   // A route that takes no body refuses one with content (SPEC §3: unknown fields get a 4xx and
   // change nothing), instead of acting while ignoring what the client sent. `{}` is harmless.
-  app.addHook('preValidation', async (request) => {
+  app.addHook('preValidation', (request, _reply, done) => {
     const body: unknown = request.body;
-    if (request.routeOptions.schema?.body !== undefined || body === undefined || body === null) return;
-    if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return;
-    throw new AppError(400, 'invalid_request', 'This request takes no body.');
+    if (body === undefined || body === null || request.routeOptions.schema?.body !== undefined) return done();
+    if (typeof body === 'object' && !Array.isArray(body) && Object.keys(body).length === 0) return done();
+    done(new AppError(400, 'invalid_request', 'This request takes no body.'));
   });
 
   // Runs after the session guard: a signed-in account past its required-2FA grace reaches only setup.
@@ -46,8 +47,4 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
   passkeyRoutes(app, ctx, authRateLimit);
   accountRecoveryRoutes(app, ctx, authRateLimit);
 
-  // Answers here can carry secrets and codes; no cache may keep them.
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-  });
 }

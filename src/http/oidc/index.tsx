@@ -62,9 +62,9 @@ export async function oidcPlugin(app: App, opts: { ctx: Context }): Promise<void
 }
 
 /**
- * The provider (oidc-provider, koa, jose) loads and the first signing keys are made right after
- * start, without holding up /healthz; an OIDC request that comes sooner waits for it. A failure
- * (database briefly away) is retried by the next request.
+ * The provider (oidc-provider, koa, jose: some 25 MB of memory) loads, and the first signing keys
+ * are made, at the first OpenID Connect request: a service that guards apps by forward auth alone
+ * never pays for it. A failure (database briefly away) is retried by the next request.
  */
 function lazyHolder(ctx: Context, log: FastifyBaseLogger): ProviderHolder {
   let ready: Promise<ProviderHolder> | null = null;
@@ -73,9 +73,9 @@ function lazyHolder(ctx: Context, log: FastifyBaseLogger): ProviderHolder {
       .then((m) => m.createProviderHolder(ctx, log))
       .catch((err: unknown) => {
         ready = null;
+        log.error({ err: { message: (err as Error).message } }, 'OpenID provider not ready; retrying at the next request');
         throw err;
       }));
-  init().catch((err: unknown) => log.error({ err: { message: (err as Error).message } }, 'OpenID provider not ready; retrying at the next request'));
   return { current: async () => (await init()).current() };
 }
 

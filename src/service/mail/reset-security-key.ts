@@ -1,4 +1,5 @@
-import { generateAuthenticationOptions, verifyAuthenticationResponse, type PublicKeyCredentialRequestOptionsJSON } from '@simplewebauthn/server';
+import type { PublicKeyCredentialRequestOptionsJSON, verifyAuthenticationResponse } from '@simplewebauthn/server';
+import { webauthn } from '../webauthn-module.js';
 import { challengeExpiresAt, credentialOwnership } from '../../core/security-key.js';
 import { setTokenChallenge, takeTokenChallenge } from '../../store/email-tokens.js';
 import { findSecurityKeyByCredentialId, listSecurityKeys } from '../../store/security-keys.js';
@@ -17,6 +18,7 @@ import type { ResetLink } from './password-reset.js';
 export async function resetKeyOptions(ctx: Context, link: ResetLink): Promise<PublicKeyCredentialRequestOptionsJSON> {
   if (!link.twoFactor.securityKeys) throw new AppError(400, 'method_not_available', 'This account has no security key.');
   const keys = await listSecurityKeys(ctx.db, link.user.id);
+  const { generateAuthenticationOptions } = await webauthn();
   const options = await generateAuthenticationOptions({
     rpID: rpId(ctx),
     challenge: new Uint8Array(ctx.random.bytes(32)),
@@ -43,7 +45,7 @@ export async function verifyResetKey(ctx: Context, link: ResetLink, response: un
   if (!key || credentialOwnership(key, userId) === 'unknown') return refuse('unknown_credential');
   let result: Awaited<ReturnType<typeof verifyAuthenticationResponse>>;
   try {
-    result = await verifyAuthenticationResponse({
+    result = await (await webauthn()).verifyAuthenticationResponse({
       response,
       expectedChallenge: challenge,
       expectedOrigin: ctx.config.publicOrigin,

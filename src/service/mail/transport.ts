@@ -1,6 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Config } from '../../config.js';
 
 export interface OutgoingMail {
@@ -33,6 +33,23 @@ function describeSmtp(url: string): string {
  * smtps:// for TLS from the start); otherwise each message becomes an .eml file in
  * TWOFOLD_MAIL_DIR, readable only by the service's user (the links in it are secrets).
  */
+/**
+ * nodemailer is loaded with the first message, not at start: its few megabytes of code are idle
+ * memory on a service that may send a message a day.
+ */
+function lazyTransporter(create: (nm: typeof import('nodemailer').default) => Transporter): { get(): Promise<Transporter>; close(): void } {
+  let made: Promise<Transporter> | undefined;
+  let closed = false;
+  return {
+    get: () => (made ??= import('nodemailer').then((m) => create(m.default))),
+    close() {
+      if (closed) return;
+      closed = true;
+      void made?.then((t) => t.close()).catch(() => {});
+    },
+  };
+}
+
 export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'mailDir' | 'publicUrl'>): MailTransport {
   const host = config.publicUrl.hostname;
   const envelope = (m: OutgoingMail) => ({
@@ -46,27 +63,30 @@ export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'mailFrom' 
   });
 
   if (config.smtpUrl) {
-    const transporter = nodemailer.createTransport(config.smtpUrl, {
-      // Bounded waits: a hung server must not hold a lease for long (LEASE_MS is far above these).
-      connectionTimeout: 15_000,
-      greetingTimeout: 15_000,
-      socketTimeout: 30_000,
-    } as Record<string, unknown>);
+    const smtpUrl = config.smtpUrl;
+    const transporter = lazyTransporter((nodemailer) =>
+      nodemailer.createTransport(smtpUrl, {
+        // Bounded waits: a hung server must not hold a lease for long (LEASE_MS is far above these).
+        connectionTimeout: 15_000,
+        greetingTimeout: 15_000,
+        socketTimeout: 30_000,
+      } as Record<string, unknown>),
+    );
     return {
       description: describeSmtp(config.smtpUrl),
       async send(m) {
-        await transporter.sendMail(envelope(m));
+        await (await transporter.get()).sendMail(envelope(m));
       },
       close: () => transporter.close(),
     };
   }
 
   const dir = resolve(config.mailDir);
-  const transporter = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const transporter = lazyTransporter((nodemailer) => nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' }));
   return {
     description: `files in ${dir}`,
     async send(m) {
-      const info = (await transporter.sendMail(envelope(m))) as { message: Buffer };
+      const info = (await (await transporter.get()).sendMail(envelope(m))) as { message: Buffer };
       mkdirSync(dir, { recursive: true, mode: 0o700 });
       const name = `${new Date().toISOString().replace(/[:.]/g, '-')}-${m.id}.eml`;
       const tmp = join(dir, `.${name}.tmp`);
