@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool } from 'pg';
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type LogConfig, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -43,7 +43,12 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
   };
 }
 
-export function openSqlite(path: string): Store {
+/** `log`: Kysely's query log (the tests count the statements of a request with it). */
+export interface StoreOptions {
+  log?: LogConfig;
+}
+
+export function openSqlite(path: string, opts: StoreOptions = {}): Store {
   const isNew = path !== ':memory:' && !existsSync(path);
   if (isNew) mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const SQLite = require('better-sqlite3') as typeof BetterSqlite3;
@@ -56,7 +61,7 @@ export function openSqlite(path: string): Store {
   raw.pragma('busy_timeout = 5000');
   // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
   raw.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }), ...(opts.log ? { log: opts.log } : {}) });
   return {
     db,
     dialect: 'sqlite',
@@ -104,14 +109,14 @@ function namedStatements(pool: Pool): Pool {
   return pool;
 }
 
-export function openPostgres(url: string, max = 10): Store {
+export function openPostgres(url: string, max = 10, opts: StoreOptions = {}): Store {
   const pg = require('pg') as typeof import('pg');
   // bigint (int8) columns hold millisecond times and counters, all far below 2^53.
   pg.types.setTypeParser(pg.types.builtins.INT8, (v: string) => Number(v));
   const pool = namedStatements(new pg.Pool({ connectionString: url, max }));
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(opts.log ? { log: opts.log } : {}) });
   return {
     db,
     dialect: 'postgres',
@@ -122,8 +127,8 @@ export function openPostgres(url: string, max = 10): Store {
   };
 }
 
-export function openStore(databaseUrl: string): Store {
-  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return openPostgres(databaseUrl);
+export function openStore(databaseUrl: string, opts: StoreOptions = {}): Store {
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return openPostgres(databaseUrl, undefined, opts);
   const path = databaseUrl.replace(/^sqlite:/, '').replace(/^\/\/(?=\/)/, '');
-  return openSqlite(path);
+  return openSqlite(path, opts);
 }
