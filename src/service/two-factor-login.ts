@@ -1,4 +1,3 @@
-import { findTotp, type TotpCredential } from '../store/totp.js';
 import { amrOfMethod, combineAmr } from '../core/amr.js';
 import { claimPendingSession, markSessionAuthenticated } from '../store/sessions.js';
 import { isTwoFactorEnabled, twoFactorStatus, type TwoFactorStatus } from '../store/two-factor-status.js';
@@ -6,20 +5,22 @@ import { confirmPassword } from './accounts.js';
 import { cancelRecoveriesOnSecondFactor } from './account-recovery.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
-import { noPendingLogin, verifyGuessable, type GuessableMethod } from './second-factor.js';
+import { answerPendingLogin, noPendingLogin, verifyGuessable, type GuessableMethod, type VerifiedCode } from './second-factor.js';
 import { logEvent } from './security-log.js';
 import { startSession, type ActiveSession } from './sessions.js';
 import { revokeAllDevices, trustDevice } from './trusted-devices.js';
 
 export type SecondFactorProof = { method: GuessableMethod; code: string };
 
+function methodNotAvailable(method: GuessableMethod | 'webauthn'): AppError {
+  const what = method === 'totp' ? 'an authenticator app' : method === 'webauthn' ? 'a security key' : 'recovery codes';
+  return new AppError(400, 'method_not_available', `This account does not have ${what} set up.`);
+}
+
 function checkMethodAvailable(status: TwoFactorStatus, method: GuessableMethod | 'webauthn'): void {
   const available =
     method === 'totp' ? status.totp : method === 'webauthn' ? status.securityKeys > 0 : isTwoFactorEnabled(status);
-  if (!available) {
-    const what = method === 'totp' ? 'an authenticator app' : method === 'webauthn' ? 'a security key' : 'recovery codes';
-    throw new AppError(400, 'method_not_available', `This account does not have ${what} set up.`);
-  }
+  if (!available) throw methodNotAvailable(method);
 }
 
 export interface TwoFactorLoginResult {
@@ -29,29 +30,28 @@ export interface TwoFactorLoginResult {
 }
 
 /**
- * Finishes a pending login once a second factor verified: the pending session is consumed (unless
- * `claimed`: the code's transaction already took it) and a new session (new token, fresh) takes its
- * place, with the pending login's credential generation.
+ * The new session (new token, fresh) that takes a pending login's place once a second factor
+ * verified and the pending login was taken, with the pending login's credential generation; its
+ * trusted device when asked for, and the security-log entry. `recoveryUnderWay`: false only when the
+ * caller knows no account recovery is under way, which saves looking for one.
  */
-export async function finishTwoFactorLogin(
+async function issueLogin(
   ctx: Context,
   pending: ActiveSession,
   proven: { method: GuessableMethod | 'webauthn'; recoveryCodesRemaining?: number | undefined },
   trust: boolean,
   meta: RequestMeta,
-  opts: { claimed?: boolean } = {},
+  recoveryUnderWay: boolean,
 ): Promise<TwoFactorLoginResult> {
   const userId = pending.session.userId;
   const generation = pending.session.credentialGeneration;
-  // Only one request may turn this pending login into a session.
-  if (!opts.claimed && !(await claimPendingSession(ctx.db, pending.session.id))) throw noPendingLogin();
   if (proven.method === 'recovery_code') await revokeAllDevices(ctx, userId, meta, 'recovery_code_login');
   const amr = combineAmr(pending.session.amr, [amrOfMethod(proven.method)]);
   const { token } = await startSession(ctx, { userId, pending: false, fullyAuthenticated: true, amr, credentialGeneration: generation }, meta);
   const device = trust ? await trustDevice(ctx, userId, meta, generation) : undefined;
   await logEvent(ctx, userId, 'login', meta, { method: proven.method });
   // SPEC §12: the owner still has a factor, so a self-service recovery under way ends.
-  await cancelRecoveriesOnSecondFactor(ctx, userId, meta);
+  if (recoveryUnderWay) await cancelRecoveriesOnSecondFactor(ctx, userId, meta);
   return {
     token,
     ...(proven.recoveryCodesRemaining !== undefined ? { recoveryCodesRemaining: proven.recoveryCodesRemaining } : {}),
@@ -59,7 +59,23 @@ export async function finishTwoFactorLogin(
   };
 }
 
-/** POST /login/two-factor with an app code or a recovery code. */
+/** Finishes a pending login once a security key verified: only one request takes the pending login. */
+export async function finishTwoFactorLogin(
+  ctx: Context,
+  pending: ActiveSession,
+  proven: { method: 'webauthn' },
+  trust: boolean,
+  meta: RequestMeta,
+): Promise<TwoFactorLoginResult> {
+  if (!(await claimPendingSession(ctx.db, pending.session.id))) throw noPendingLogin();
+  return issueLogin(ctx, pending, proven, trust, meta, true);
+}
+
+/**
+ * POST /login/two-factor with an app code or a recovery code. One transaction claims the attempt,
+ * checks and uses the code, takes the pending login and issues the new session (second-factor.ts
+ * answerPendingLogin); a wrong code commits only the counted attempt and its log entries.
+ */
 export async function completeTwoFactorLogin(
   ctx: Context,
   pending: ActiveSession,
@@ -67,21 +83,13 @@ export async function completeTwoFactorLogin(
   meta: RequestMeta,
 ): Promise<TwoFactorLoginResult> {
   const userId = pending.session.userId;
-  let totpRow: TotpCredential | null | undefined;
-  if (input.method === 'totp') {
-    // The app's own row says whether one is set up: one read, which the check then reuses.
-    totpRow = await findTotp(ctx.db, userId);
-    if (!totpRow || totpRow.confirmedAt === null) checkMethodAvailable({ totp: false, securityKeys: 0, recoveryCodesRemaining: 0 }, 'totp');
-  } else {
-    checkMethodAvailable(await twoFactorStatus(ctx.db, userId), input.method);
-  }
-  // The code is used up in one transaction with taking the pending login: concurrent answers on one
-  // pending login use at most one code between them.
-  const result = await verifyGuessable(ctx, userId, input.method, input.code, meta, totpRow, {
-    claim: (db) => claimPendingSession(db, pending.session.id),
-  });
-  return finishTwoFactorLogin(ctx, pending, { method: input.method, recoveryCodesRemaining: result.recoveryCodesRemaining }, input.trustDevice === true, meta, {
-    claimed: true,
+  // An app code needs no read first: the code's first statement reads the app's row, which says
+  // whether one is set up (noApp).
+  if (input.method === 'recovery_code') checkMethodAvailable(await twoFactorStatus(ctx.db, userId), 'recovery_code');
+  return answerPendingLogin(ctx, pending.session.id, userId, input.method, input.code, meta, {
+    noApp: () => methodNotAvailable('totp'),
+    finish: (t, code) =>
+      issueLogin(t, pending, { method: input.method, recoveryCodesRemaining: code.recoveryCodesRemaining }, input.trustDevice === true, meta, code.recoveryUnderWay),
   });
 }
 
@@ -97,16 +105,17 @@ export async function reauthenticate(
 ): Promise<void> {
   await confirmPassword(ctx, session.userId, input.password, meta, 'reauthenticate');
   const status = await twoFactorStatus(ctx.db, session.userId);
+  let verified: VerifiedCode | null = null;
   if (isTwoFactorEnabled(status)) {
     if (!input.method || input.code === undefined) {
       throw new AppError(400, 'second_factor_required', 'Also enter a code from your authenticator app or a recovery code.', {}, 'code');
     }
     checkMethodAvailable(status, input.method);
-    await verifyGuessable(ctx, session.userId, input.method, input.code, meta);
+    verified = await verifyGuessable(ctx, session.userId, input.method, input.code, meta);
   }
   await markSessionAuthenticated(ctx.db, session.id, ctx.clock.now(), combineAmr(['pwd'], isTwoFactorEnabled(status) ? [amrOfMethod(input.method!)] : []));
   await logEvent(ctx, session.userId, 'reauthenticated', meta, { method: isTwoFactorEnabled(status) ? input.method! : 'password' });
-  if (isTwoFactorEnabled(status)) await cancelRecoveriesOnSecondFactor(ctx, session.userId, meta);
+  if (verified?.recoveryUnderWay) await cancelRecoveriesOnSecondFactor(ctx, session.userId, meta);
 }
 
 export { checkMethodAvailable };

@@ -67,9 +67,13 @@ export async function latestRecovery(db: Db, userId: string): Promise<Recovery |
   return r ? toRecovery(r) : null;
 }
 
+/** The account's recoveries still requested or waiting (a query to run, or to ask EXISTS of). */
+export function openRecoveries(db: Db, userId: string) {
+  return db.selectFrom('account_recoveries').selectAll().where('account_recoveries.user_id', '=', userId).where('account_recoveries.state', 'in', OPEN_STATES);
+}
+
 export async function openRecoveriesOf(db: Db, userId: string): Promise<Recovery[]> {
-  const rows = await db.selectFrom('account_recoveries').selectAll().where('user_id', '=', userId).where('state', 'in', OPEN_STATES).execute();
-  return rows.map(toRecovery);
+  return (await openRecoveries(db, userId).execute()).map(toRecovery);
 }
 
 /** For administrators: every recovery still requested or waiting, soonest due first. */

@@ -37,16 +37,15 @@ export async function listRecoveryCodes(db: Kysely<Database>, userId: string): P
 
 /**
  * Single use under any concurrency: only the request whose UPDATE flips used_at wins. `codeMacs`
- * are the code's keyed hashes under the current and any previous secret.
+ * are the code's keyed hashes under the current and any previous secret. With `pendingSessionId`,
+ * the code is used only while that pending login is still there (see acceptTotpStep).
  */
-export async function consumeRecoveryCode(db: Kysely<Database>, userId: string, codeMacs: string[], now: number): Promise<boolean> {
-  const r = await db
-    .updateTable('recovery_codes')
-    .set({ used_at: now })
-    .where('user_id', '=', userId)
-    .where('code_mac', 'in', codeMacs)
-    .where('used_at', 'is', null)
-    .executeTakeFirst();
+export async function consumeRecoveryCode(db: Kysely<Database>, userId: string, codeMacs: string[], now: number, pendingSessionId?: string): Promise<boolean> {
+  let q = db.updateTable('recovery_codes').set({ used_at: now }).where('user_id', '=', userId).where('code_mac', 'in', codeMacs).where('used_at', 'is', null);
+  if (pendingSessionId !== undefined) {
+    q = q.where((eb) => eb.exists(eb.selectFrom('sessions').select('sessions.id').where('sessions.id', '=', pendingSessionId).where('sessions.pending', '=', 1)));
+  }
+  const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;
 }
 

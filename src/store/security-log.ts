@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { RandomSource } from '../core/random.js';
 import { randomId } from '../core/random.js';
+import { affected, arg, prepare } from './prepared.js';
 import type { Database } from './schema.js';
 
 export interface SecurityEvent {
@@ -31,21 +32,22 @@ function eventId(at: number, random: RandomSource): string {
   return at.toString(36).padStart(10, '0') + sequence.toString(36).padStart(4, '0') + randomId(random).slice(0, 8);
 }
 
+const insertEvent = prepare<[id: string, userId: string, type: string, at: number, ip: string | null, userAgent: string | null, detail: string | null], unknown>((db) =>
+  db.insertInto('security_events').values({
+    id: arg<string>(0),
+    user_id: arg<string>(1),
+    type: arg<string>(2),
+    at: arg<number>(3),
+    ip: arg<string | null>(4),
+    user_agent: arg<string | null>(5),
+    detail: arg<string | null>(6),
+  }),
+);
+
 /** Returns the event's id (a notice's "This wasn't me" link is bound to it). */
 export async function recordEvent(db: Kysely<Database>, random: RandomSource, e: EventInput): Promise<string> {
   const id = eventId(e.at, random);
-  await db
-    .insertInto('security_events')
-    .values({
-      id,
-      user_id: e.userId,
-      type: e.type,
-      at: e.at,
-      ip: e.ip,
-      user_agent: e.userAgent,
-      detail: e.detail ? JSON.stringify(e.detail) : null,
-    })
-    .execute();
+  await affected(db, insertEvent(db, id, e.userId, e.type, e.at, e.ip, e.userAgent, e.detail ? JSON.stringify(e.detail) : null));
   return id;
 }
 

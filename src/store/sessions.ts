@@ -213,10 +213,17 @@ export async function deleteSession(db: Kysely<Database>, id: string): Promise<b
   return (await affected(db, deleteById(db, id))) > 0;
 }
 
+const deletePending = prepare<[id: string], unknown>((db) => db.deleteFrom('sessions').where('id', '=', arg<string>(0)).where('pending', '=', 1));
+
 /** A pending login is turned into a session once: only the request whose DELETE removed it may go on. */
 export async function claimPendingSession(db: Kysely<Database>, id: string): Promise<boolean> {
-  const r = await db.deleteFrom('sessions').where('id', '=', id).where('pending', '=', 1).executeTakeFirst();
-  return Number(r.numDeletedRows) > 0;
+  return (await affected(db, deletePending(db, id))) > 0;
+}
+
+const pendingById = prepare<[id: string], { id: string }>((db) => db.selectFrom('sessions').select('id').where('id', '=', arg<string>(0)).where('pending', '=', 1));
+
+export async function pendingSessionExists(db: Kysely<Database>, id: string): Promise<boolean> {
+  return (await first(db, pendingById(db, id))) !== undefined;
 }
 
 /** Housekeeping: rows past any possible lifetime. */

@@ -61,8 +61,23 @@ const acceptStep = prepare<[userId: string, step: number], unknown>((db) =>
     .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', arg<number>(1))])),
 );
 
-export async function acceptTotpStep(db: Kysely<Database>, userId: string, step: number): Promise<boolean> {
-  return (await affected(db, acceptStep(db, userId, step))) === 1;
+/**
+ * The same guard for a code that answers a pending login: the step is used only while that login
+ * is still there, so a code that arrives after another answer took the login stays unused.
+ */
+const acceptStepForPending = prepare<[userId: string, step: number, pendingSessionId: string], unknown>((db) =>
+  db
+    .updateTable('totp_credentials')
+    .set({ last_used_step: arg<number>(1) })
+    .where('user_id', '=', arg<string>(0))
+    .where('confirmed_at', 'is not', null)
+    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', arg<number>(1))]))
+    .where((eb) => eb.exists(eb.selectFrom('sessions').select('sessions.id').where('sessions.id', '=', arg<string>(2)).where('sessions.pending', '=', 1))),
+);
+
+export async function acceptTotpStep(db: Kysely<Database>, userId: string, step: number, pendingSessionId?: string): Promise<boolean> {
+  const q = pendingSessionId === undefined ? acceptStep(db, userId, step) : acceptStepForPending(db, userId, step, pendingSessionId);
+  return (await affected(db, q)) === 1;
 }
 
 export async function deleteTotp(db: Kysely<Database>, userId: string): Promise<void> {

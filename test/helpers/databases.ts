@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openStore, type Store } from '../../src/store/db.js';
+import { openStore, type Store, type StoreOptions } from '../../src/store/db.js';
 import { migrateToLatest } from '../../src/store/migrate.js';
 import { createEmptyPostgres, PG_URL } from './postgres.js';
 import { STRICT } from './tools.js';
@@ -27,19 +27,19 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, migrated database that drop() removes completely. */
-export async function createTestDatabase(kind: DbKind): Promise<TestDatabase> {
+/** A fresh, migrated database that drop() removes completely. `opts.log` sees every statement it runs. */
+export async function createTestDatabase(kind: DbKind, opts: StoreOptions = {}): Promise<TestDatabase> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'twofold-test-'));
-    return migrated(`sqlite:${join(dir, 'test.db')}`, () => rmSync(dir, { recursive: true, force: true }));
+    return migrated(`sqlite:${join(dir, 'test.db')}`, () => rmSync(dir, { recursive: true, force: true }), opts);
   }
   const database = await createEmptyPostgres('twofold_test_');
-  return migrated(database.url, () => database.drop());
+  return migrated(database.url, () => database.drop(), opts);
 }
 
 /** Opens and migrates the database at `url`; drop() closes it, then deletes it with `remove`. */
-async function migrated(url: string, remove: () => void | Promise<void>): Promise<TestDatabase> {
-  const store = openStore(url);
+async function migrated(url: string, remove: () => void | Promise<void>, opts: StoreOptions): Promise<TestDatabase> {
+  const store = openStore(url, opts);
   await migrateToLatest(store);
   return {
     url,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { LogConfig } from 'kysely';
 import { loadConfig, type Config } from '../../src/config.js';
 import { systemClock, type Clock } from '../../src/core/clock.js';
 import { buildServer } from '../../src/http/server.js';
@@ -30,13 +31,14 @@ export interface TestServer {
  * A real server listening on an ephemeral port over a fresh database. `env` takes the same
  * variables as production; the clock can be a manual one for expiry tests. With `publicHost`, the
  * port is picked before start and PUBLIC_URL is http://localhost:<port>, as a browser test needs
- * (pages redirect other host names to PUBLIC_URL; WebAuthn needs its host).
+ * (pages redirect other host names to PUBLIC_URL; WebAuthn needs its host). `log` is Kysely's query
+ * log on the server's database (to count the statements of a request).
  */
 export async function startTestServer(
   kind: DbKind,
-  opts: { env?: Record<string, string>; clock?: Clock; publicHost?: boolean; mail?: MailWorkerOptions; port?: number } = {},
+  opts: { env?: Record<string, string>; clock?: Clock; publicHost?: boolean; mail?: MailWorkerOptions; port?: number; log?: LogConfig } = {},
 ): Promise<TestServer> {
-  const database = await createTestDatabase(kind);
+  const database = await createTestDatabase(kind, opts.log ? { log: opts.log } : {});
   // `port`: chosen by the caller, who needs it in PUBLIC_URL or in a proxy's configuration.
   const port = opts.port ?? (opts.publicHost ? await freePort() : 0);
   const env = {

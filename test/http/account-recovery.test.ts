@@ -8,7 +8,7 @@ import { Client } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { startAnotherNode, startTestServer, type TestServer } from '../helpers/server.js';
 import { TestSmtp, type ReceivedMail } from '../helpers/smtp.js';
-import { API, assertError, logTypes, pendingLogin, rowsOf, signupWithTwoFactor, totpLogin, userIdOf, type TwoFactorUser } from '../helpers/totp.js';
+import { API, assertError, codeAt, logTypes, nextStep, pendingLogin, rowsOf, signupWithTwoFactor, totpLogin, userIdOf, type TwoFactorUser } from '../helpers/totp.js';
 
 const DELAY = 72 * HOUR_MS;
 
@@ -139,6 +139,25 @@ for (const { kind, skip } of databaseKinds()) {
       const later = await server.client().post(`${API}/login`, { email: user.email, password: user.password });
       assert.equal(later.json.status, 'two_factor_required', 'a cancelled recovery never completes');
       void pending;
+    });
+
+    test('a sign-in with a recovery code, or a re-authentication with an app code, cancels it too', async () => {
+      const byCode = await signupWithTwoFactor(server, clock, 'rec-code@example.com');
+      await startAndConfirm(byCode);
+      const c = await pendingLogin(server, byCode);
+      assert.equal((await c.post(`${API}/login/two-factor`, { method: 'recovery_code', code: byCode.recoveryCodes[0] })).status, 200);
+      assert.equal((await c.get(`${API}/me/recovery`)).json.recovery.cancelReason, 'second_factor_sign_in');
+
+      const byReauth = await signupWithTwoFactor(server, clock, 'rec-reauth@example.com');
+      await startAndConfirm(byReauth);
+      nextStep(clock);
+      const r = await byReauth.client.post(`${API}/me/reauthenticate`, { password: byReauth.password, method: 'totp', code: codeAt(byReauth.secret, clock.now()) });
+      assert.equal(r.status, 204, r.text);
+      assert.equal((await byReauth.client.get(`${API}/me/recovery`)).json.recovery.cancelReason, 'second_factor_sign_in');
+      // Without a recovery under way, a re-authentication just succeeds.
+      nextStep(clock);
+      const again = await byReauth.client.post(`${API}/me/reauthenticate`, { password: byReauth.password, method: 'totp', code: codeAt(byReauth.secret, clock.now()) });
+      assert.equal(again.status, 204, again.text);
     });
 
     test('the cancel link cancels it, once', async () => {

@@ -119,6 +119,28 @@ for (const { kind, skip } of databaseKinds()) {
       assert.equal((await totp(other, codeAt(bystander.secret, clock.now()))).status, 200);
     });
 
+    test('concurrent wrong guesses over several pending logins: exactly 5 are checked, every other one is refused', async () => {
+      const u = await newUser();
+      nextStep(clock);
+      const logins = await Promise.all([0, 1, 2, 3].map(() => pendingLogin(server, u)));
+      // App codes and recovery codes at once, spread over four pending logins of the account.
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => {
+          const c = logins[i % logins.length]!;
+          return i % 2 === 0 ? totp(c, wrong(u, i)) : recovery(c, WRONG_RECOVERY[i % WRONG_RECOVERY.length]!);
+        }),
+      );
+      const summary = answers.map((a) => `${a.status} ${a.json?.error?.code ?? ''}`).join(', ');
+      assert.equal(answers.filter((a) => a.status === 401 && a.json.error.code === 'invalid_code').length, 5, summary);
+      for (const a of answers) if (a.status !== 401) assertLocked(a, 60, summary);
+      // The lock holds for the right code too, on every pending login.
+      for (const c of logins) assertLocked(await totp(c, codeAt(u.secret, clock.now())), 60, 'a correct code after the burst');
+      const events = ((await u.client.get(`${API}/me/security-log?limit=100`)).json as { type: string }[]).map((e) => e.type);
+      assert.equal(events.filter((t) => t === 'second_factor_failed').length, 5, events.join(', '));
+      assert.equal(events.filter((t) => t === 'lockout').length, 1, events.join(', '));
+      assert.equal(events.filter((t) => t === 'login').length, 0, events.join(', '));
+    });
+
     test('malformed codes do not count', async () => {
       const u = await newUser();
       nextStep(clock);

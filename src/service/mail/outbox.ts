@@ -1,6 +1,7 @@
 import { randomId } from '../../core/random.js';
 import { insertOutboxMessage } from '../../store/outbox.js';
 import type { Context } from '../context.js';
+import { wantCommitHooks } from '../transaction.js';
 import type { Rendered } from './templates.js';
 
 const contentContext = (id: string) => `mail:${id}`;
@@ -20,6 +21,8 @@ export async function enqueueMail(ctx: Context, m: { userId: string | null; kind
     contentEnc: ctx.box.encrypt(JSON.stringify(m.content), contentContext(id)),
     createdAt: ctx.clock.now(),
   });
+  // The node's delivery worker is nudged once the transaction commits (mail/worker.ts).
+  wantCommitHooks(ctx);
   return id;
 }
 
