@@ -93,10 +93,13 @@ export async function verifyPassword(passwordHash: string, password: string, slo
  * A verifier for "no such account" that costs what a real check costs, so the answer's
  * timing does not tell which emails have accounts. The decoy hash is made once at start.
  */
-export async function makeDecoyVerifier(): Promise<(password: string, slot?: HashSlot) => Promise<false>> {
-  const decoy = await hashPassword('decoy password that matches nothing');
+export function makeDecoyVerifier(): (password: string, slot?: HashSlot) => Promise<false> {
+  // Hashed on the thread pool while the service starts, not before it listens; a check that comes
+  // sooner waits for it (and then costs the hash it was to imitate).
+  const decoy = hashPassword('decoy password that matches nothing');
+  decoy.catch(() => {});
   return async (password: string, slot?: HashSlot) => {
-    await verifyPassword(decoy, password + '\u0000', slot);
+    await verifyPassword(await decoy, password + '\u0000', slot);
     return false;
   };
 }

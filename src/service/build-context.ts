@@ -19,7 +19,7 @@ export async function buildContext(config: Config, store: Store, opts: { clock?:
     random: opts.random ?? cryptoRandom,
     box: createSecretBox(config.secret, config.previousSecrets),
     policy: sessionPolicy(config.sessionIdleMs, config.sessionMaxMs),
-    decoyVerify: await makeDecoyVerifier(),
+    decoyVerify: makeDecoyVerifier(),
     // A bad file stops the start here, with its line and reason.
     accessRules: { current: config.accessRulesPath ? loadAccessRulesFile(config.accessRulesPath) : NO_RULES },
   };
