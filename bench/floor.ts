@@ -5,7 +5,8 @@
  * - POST /login/two-factor: a minimal correct TOTP step: one read (session joined to its secret),
  *   decrypt, HMAC over three steps, a guarded update of the last step, and the session swap
  *   (delete the pending one, insert a new one) in one transaction;
- * - POST /login: one read by email and an argon2id verify (libuv's 4 threads, no cap).
+ * - POST /login: one read by email and an argon2id verify (libuv's 4 threads, no cap); /login-capped
+ *   the same with at most cores − 1 hashes at once, as Twofold runs them.
  * Run by bench/run.ts as its own process: FLOOR_DB, PORT, TWOFOLD_SECRET.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -14,6 +15,8 @@ import Database from 'better-sqlite3';
 import { verify } from '@node-rs/argon2';
 import { createSecretBox } from '../src/core/secret-box.js';
 import { verifyTotp } from '../src/core/totp.js';
+import { createLimiter } from '../src/core/limiter.js';
+import { defaultHashConcurrency } from '../src/core/password.js';
 
 const db = new Database(process.env.FLOOR_DB!);
 db.pragma('journal_mode = WAL');
@@ -65,6 +68,13 @@ app.post<{ Body: { code: string } }>('/login/two-factor', async (req, reply) => 
 app.post<{ Body: { email: string; password: string } }>('/login', async (req, reply) => {
   const u = userByEmail.get(req.body.email.toLowerCase());
   if (!u || !(await verify(u.password_hash, req.body.password))) return reply.code(401).send({ error: { code: 'invalid_credentials' } });
+  return { status: 'ok' };
+});
+// The same under the cap Twofold hashes with (TWOFOLD_HASH_CONCURRENCY, default cores − 1).
+const capped = createLimiter(defaultHashConcurrency());
+app.post<{ Body: { email: string; password: string } }>('/login-capped', async (req, reply) => {
+  const u = userByEmail.get(req.body.email.toLowerCase());
+  if (!u || !(await capped.run(() => verify(u.password_hash, req.body.password)))) return reply.code(401).send({ error: { code: 'invalid_credentials' } });
   return { status: 'ok' };
 });
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });
