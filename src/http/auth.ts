@@ -39,9 +39,7 @@ export const noPendingLogin = () =>
   new AppError(401, 'no_pending_login', 'Your login has expired or was not started. Log in again with your email and password.');
 
 export function authGuard(ctx: Context) {
-  return async function guard(request: FastifyRequest, _reply: FastifyReply): Promise<void> {
-    const need = request.routeOptions.config.auth ?? 'none';
-    if (need === 'none') return;
+  const check = async (request: FastifyRequest, need: Exclude<AuthRequirement, 'none'>): Promise<void> => {
     const auth = await loadAuth(ctx, request);
     if (need === 'pending') {
       if (!auth || !auth.session.pending) throw noPendingLogin();
@@ -53,6 +51,13 @@ export function authGuard(ctx: Context) {
     }
     if (!auth || auth.session.pending) throw unauthenticated();
     if (need === 'fresh' && !isFresh(auth.session, ctx.policy, ctx.clock.now())) throw reauthenticationRequired();
+  };
+  // Callback-style: a route that needs no session (forward auth, pages, assets) passes through
+  // without a promise of its own.
+  return function guard(request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void {
+    const need = request.routeOptions.config.auth ?? 'none';
+    if (need === 'none') return done();
+    check(request, need).then(() => done(), done);
   };
 }
 

@@ -207,7 +207,10 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   const accessLog = app.log.child({}, { redact: [] });
   app.addHook('onResponse', (request, reply, done) => {
     inFlight--;
-    accessLog.info(
+    // A forward-auth allow is a line in the proxy's own access log already, once per protected
+    // request: here it is a debug line; denials and sign-in redirects stay at info.
+    const level = reply.statusCode === 200 && request.url.startsWith('/authz/') ? 'debug' : 'info';
+    accessLog[level](
       { reqId: request.id, method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, ip: request.ip },
       'request',
     );

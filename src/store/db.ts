@@ -149,6 +149,16 @@ export function openPostgres(url: string, max = 10, opts: StoreOptions = {}): St
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(opts.log ? { log: opts.log } : {}) });
+  // Prepared hot queries outside transactions go to the pool straight away (named statements all the
+  // same); a query log given as a function sees them too, one given as levels turns this off.
+  const log = typeof opts.log === 'function' ? opts.log : undefined;
+  if (opts.log === undefined || log) {
+    registerDirectExecutor(db, async (q) => {
+      const r = await pool.query(q.sql, q.parameters as unknown[]);
+      log?.({ level: 'query', query: q, queryDurationMillis: 0 });
+      return { rows: r.rows, changes: r.rowCount ?? 0 };
+    });
+  }
   return {
     db,
     dialect: 'postgres',

@@ -49,11 +49,16 @@ export function prepare<A extends readonly unknown[], R>(build: (db: Kysely<Data
 
 /**
  * Runs a compiled query on the driver itself, or answers undefined when it cannot right now (then
- * the query goes through Kysely). SQLite registers one (store/db.ts): better-sqlite3 runs a
- * statement synchronously, so Kysely's connection hand-over (several promises per query, a
- * quarter of the session check's time) buys nothing while no transaction holds the connection.
+ * the query goes through Kysely). Kysely's connection hand-over costs several promises per query (a
+ * quarter of the session check's time on SQLite). SQLite (better-sqlite3 runs a statement
+ * synchronously) registers one for while no transaction holds its one connection; PostgreSQL one
+ * that sends the statement on the pool, as Kysely would, without the hand-over (store/db.ts).
  */
-export type DirectExecutor = (q: CompiledQuery<unknown>) => { rows: unknown[]; changes: number } | undefined;
+export interface DirectResult {
+  rows: unknown[];
+  changes: number;
+}
+export type DirectExecutor = (q: CompiledQuery<unknown>) => DirectResult | Promise<DirectResult> | undefined;
 
 const direct = new WeakMap<Kysely<Database>, DirectExecutor>();
 
@@ -62,27 +67,23 @@ export function registerDirectExecutor(db: Kysely<Database>, run: DirectExecutor
   direct.set(db, run);
 }
 
-function runDirect(db: Kysely<Database>, q: CompiledQuery<unknown>) {
+async function execute(db: Kysely<Database>, q: CompiledQuery<unknown>): Promise<DirectResult> {
   const run = direct.get(db);
-  return run === undefined ? undefined : run(q);
+  const d = run === undefined ? undefined : run(q);
+  if (d !== undefined) return d;
+  const r: QueryResult<unknown> = await db.executeQuery(q);
+  return { rows: r.rows, changes: Number(r.numAffectedRows ?? 0n) };
 }
 
 export async function first<R>(db: Kysely<Database>, q: CompiledQuery<R>): Promise<R | undefined> {
-  const d = runDirect(db, q);
-  if (d) return d.rows[0] as R | undefined;
-  return (await db.executeQuery(q)).rows[0];
+  return (await execute(db, q)).rows[0] as R | undefined;
 }
 
 export async function all<R>(db: Kysely<Database>, q: CompiledQuery<R>): Promise<R[]> {
-  const d = runDirect(db, q);
-  if (d) return d.rows as R[];
-  return (await db.executeQuery(q)).rows;
+  return (await execute(db, q)).rows as R[];
 }
 
 /** Rows inserted, updated or deleted. */
 export async function affected(db: Kysely<Database>, q: CompiledQuery<unknown>): Promise<number> {
-  const d = runDirect(db, q);
-  if (d) return d.changes;
-  const r: QueryResult<unknown> = await db.executeQuery(q);
-  return Number(r.numAffectedRows ?? 0n);
+  return (await execute(db, q)).changes;
 }

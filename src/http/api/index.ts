@@ -35,7 +35,7 @@ export async function apiPlugin(app: App, opts: { ctx: Context }): Promise<void>
   });
 
   // Runs after the session guard: a signed-in account past its required-2FA grace reaches only setup.
-  app.addHook('preHandler', requireTwoFactorApiGuard(ctx));
+  if (ctx.config.requireTwoFactor.kind !== 'off') app.addHook('preHandler', requireTwoFactorApiGuard(ctx));
 
   accountRoutes(app, ctx, authRateLimit);
   securityLogRoutes(app, ctx);

@@ -87,7 +87,7 @@ export async function pagesPlugin(app: App, opts: { ctx: Context }): Promise<voi
   });
 
   // After the CSRF check, so that a refused form is a 403 and not a redirect.
-  app.addHook('preHandler', requireTwoFactorPageGuard(ctx));
+  if (ctx.config.requireTwoFactor.kind !== 'off') app.addHook('preHandler', requireTwoFactorPageGuard(ctx));
 
   accountPages(app, ctx, authRateLimit);
   settingsPages(app, ctx);
