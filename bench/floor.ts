@@ -22,6 +22,8 @@ const db = new Database(process.env.FLOOR_DB!);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
+// As Twofold's store opens it (src/store/db.ts).
+db.pragma('mmap_size = 1073741824');
 const box = createSecretBox(Buffer.from(process.env.TWOFOLD_SECRET!, 'base64'));
 
 const sessionById = db.prepare<[string], { user_id: string; created_at: number; last_seen_at: number; pending: number }>(

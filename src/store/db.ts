@@ -77,6 +77,10 @@ export function openSqlite(path: string, opts: StoreOptions = {}): Store {
   raw.pragma('busy_timeout = 5000');
   // WAL + NORMAL is durable across application crashes; only an OS crash can lose the last commits.
   raw.pragma('synchronous = NORMAL');
+  // Pages are read through a memory map, not copied in by a read(2) each: with a million accounts
+  // the session check's few index lookups mostly miss SQLite's own 16 MB cache (measured: GET /me
+  // 5-25% faster). Only reads use it; writes still go through the WAL.
+  raw.pragma('mmap_size = 1073741824');
   dropValueHistograms(raw);
   const statements = withStatementCache(raw);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }), ...(opts.log ? { log: opts.log } : {}) });
