@@ -54,16 +54,26 @@ export function headerKindOf(url: string): HeaderKind {
   return isJsonPath(url) ? 'api' : 'page';
 }
 
+type LogStream = ReturnType<typeof pino.destination>;
+
+/** A stream already ended at exit has nothing left to write; that is no error. */
+function flushQuietly(flush: () => void): void {
+  try {
+    flush();
+  } catch {
+    // destroyed: pino flushed and ended it at exit
+  }
+}
+
 /**
  * Log lines go to stdout in 4 KiB writes rather than one write(2) each: a line per request written
  * on its own cost the session check a sixth of its time. What is buffered is written within a
  * second, at close, and on any exit (pino flushes its own stream then, a crash included).
  */
-type LogStream = ReturnType<typeof pino.destination>;
-
 function bufferedLogStream(): LogStream {
   const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
-  setInterval(() => stream.flush(), 1000).unref();
+  const timer = setInterval(() => flushQuietly(() => stream.flush()), 1000).unref();
+  stream.once('close', () => clearInterval(timer));
   return stream;
 }
 
@@ -180,7 +190,8 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   });
 
   app.addHook('onClose', (_app, done) => {
-    logStream?.flushSync();
+    const stream = logStream;
+    if (stream) flushQuietly(() => stream.flushSync());
     done();
   });
   await installMetrics(app, ctx);
