@@ -3,7 +3,7 @@ import type { Context } from '../../service/context.js';
 import { clearCookie, cookieNames } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
-import { Button, Field, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
+import { PasswordConfirmForm, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
 import { Card, Layout, Notice, PageHeading } from './layout.js';
 import { signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
@@ -20,16 +20,7 @@ export function DeleteAccountPage({ csrf, email, failure }: { csrf: string; emai
           Your account, its two-factor authentication, security keys, recovery codes, trusted devices, sessions and security log are removed. This cannot be
           undone.
         </Notice>
-        <FormAlert message={failure?.form} />
-        <Form action={DELETE_PATH} csrf={csrf}>
-          <Field name="password" label="Password" type="password" autocomplete="current-password" required error={failure?.fields.password} />
-          <div class="actions actions-compact">
-            <Button variant="danger">Delete account</Button>
-            <a class="button button-secondary" href="/settings">
-              Cancel
-            </a>
-          </div>
-        </Form>
+        <PasswordConfirmForm action={DELETE_PATH} csrf={csrf} submit="Delete account" failure={failure} />
       </Card>
     </Layout>
   );

@@ -6,7 +6,7 @@ import { isTwoFactorEnabled, twoFactorStatus } from '../../store/two-factor-stat
 import { clearCookie, cookieNames } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
-import { Button, Field, Form, FormAlert, fieldFailure, readForm, type FormFailure } from './forms.js';
+import { PasswordConfirmForm, fieldFailure, readForm, type FormFailure } from './forms.js';
 import { Card, Layout, PageHeading } from './layout.js';
 import { signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
@@ -15,7 +15,6 @@ import { codeFailure, fresh, isReauthRequired, toReauthenticate } from './second
 const PATH = '/settings/two-factor/disable';
 
 export function DisablePage({ csrf, email, failure }: { csrf: string; email: string; failure?: FormFailure | undefined }) {
-  const errors = failure?.fields ?? {};
   return (
     <Layout title="Disable two-factor authentication" user={{ email }} csrf={csrf} hasErrors={!!failure}>
       <Card>
@@ -23,16 +22,7 @@ export function DisablePage({ csrf, email, failure }: { csrf: string; email: str
           title="Disable two-factor authentication"
           lead="A login will then need only your password. This removes your authenticator app, your security keys, all recovery codes and all trusted devices."
         />
-        <FormAlert message={failure?.form} />
-        <Form action={PATH} csrf={csrf}>
-          <Field name="password" label="Password" type="password" autocomplete="current-password" required autofocus error={errors.password} />
-          <div class="actions actions-compact">
-            <Button variant="danger">Disable two-factor authentication</Button>
-            <a class="button button-secondary" href="/settings">
-              Cancel
-            </a>
-          </div>
-        </Form>
+        <PasswordConfirmForm action={PATH} csrf={csrf} submit="Disable two-factor authentication" failure={failure} autofocus />
       </Card>
     </Layout>
   );

@@ -110,6 +110,27 @@ export function FormAlert({ message }: { message?: string | undefined }) {
   return message ? <Notice kind="error">{message}</Notice> : null;
 }
 
+/**
+ * What a destructive change asks for: the account's password, a danger button, and Cancel back to
+ * Account settings; a refusal shows above the field or next to it.
+ */
+export function PasswordConfirmForm(p: { action: string; csrf: string; submit: string; failure?: FormFailure | undefined; autofocus?: boolean }) {
+  return (
+    <>
+      <FormAlert message={p.failure?.form} />
+      <Form action={p.action} csrf={p.csrf}>
+        <Field name="password" label="Password" type="password" autocomplete="current-password" required autofocus={p.autofocus} error={p.failure?.fields.password} />
+        <div class="actions actions-compact">
+          <Button variant="danger">{p.submit}</Button>
+          <a class="button button-secondary" href="/settings">
+            Cancel
+          </a>
+        </div>
+      </Form>
+    </>
+  );
+}
+
 /** What went wrong with a submitted form, ready for the template. */
 export interface FormFailure {
   status: number;

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { Context } from '../../service/context.js';
 import { AppError } from '../../service/errors.js';
 import { addSecurityKey, removeSecurityKey, renameKey } from '../../service/security-keys.js';
@@ -16,6 +17,33 @@ import { CodesShownPage, freshCodesFile } from './two-factor-setup.js';
 
 /** Refusals that concern only the name: the key's answer is still good for another try. */
 const NAME_PROBLEMS = new Set(['invalid_name', 'name_taken']);
+
+/**
+ * Back to Account settings with a notice; or, when this was the account's first second factor (so
+ * two-factor authentication just went on), its recovery codes, shown once.
+ */
+function afterAdding(
+  ctx: Context,
+  reply: FastifyReply,
+  csrf: string,
+  email: string,
+  added: Awaited<ReturnType<typeof addSecurityKey>>,
+  factor: 'key' | 'passkey',
+) {
+  if (!added.recoveryCodes) return reply.redirect(`/settings?notice=${factor}_added#security-keys`, 303);
+  return sendPage(
+    reply,
+    <CodesShownPage
+      csrf={csrf}
+      email={email}
+      codes={added.recoveryCodes}
+      fileText={freshCodesFile(ctx, email, added.recoveryCodes)}
+      kind="setup"
+      factor={factor}
+      hashed={ctx.config.recoveryCodes === 'hashed'}
+    />,
+  );
+}
 
 /** Adding and removing security keys from Account settings (the ceremony itself runs in public/security-keys.js). */
 export function securityKeyPages(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
@@ -47,20 +75,7 @@ export function securityKeyPages(app: App, ctx: Context, authRateLimit: { max: n
       const nameOnly = err instanceof AppError && NAME_PROBLEMS.has(err.code);
       return show(formFailure(err), nameOnly);
     }
-    if (!added.recoveryCodes) return reply.redirect('/settings?notice=key_added#security-keys', 303);
-    // The first second factor: two-factor authentication is on, and its recovery codes are shown once.
-    return sendPage(
-      reply,
-      <CodesShownPage
-        csrf={csrf}
-        email={auth.email}
-        codes={added.recoveryCodes}
-        fileText={freshCodesFile(ctx, auth.email, added.recoveryCodes)}
-        kind="setup"
-        factor="key"
-        hashed={ctx.config.recoveryCodes === 'hashed'}
-      />,
-    );
+    return afterAdding(ctx, reply, csrf, auth.email, added, 'key');
   });
 
   app.post('/settings/security-keys/:id/remove', async (request, reply) => {
@@ -100,19 +115,7 @@ export function securityKeyPages(app: App, ctx: Context, authRateLimit: { max: n
       if (isReauthRequired(err)) return toReauthenticate(reply, '/settings');
       return show(formFailure(err));
     }
-    if (!added.recoveryCodes) return reply.redirect('/settings?notice=passkey_added#security-keys', 303);
-    return sendPage(
-      reply,
-      <CodesShownPage
-        csrf={csrf}
-        email={auth.email}
-        codes={added.recoveryCodes}
-        fileText={freshCodesFile(ctx, auth.email, added.recoveryCodes)}
-        kind="setup"
-        factor="passkey"
-        hashed={ctx.config.recoveryCodes === 'hashed'}
-      />,
-    );
+    return afterAdding(ctx, reply, csrf, auth.email, added, 'passkey');
   });
 
   // Rename: not a sensitive change (it grants nothing), so a signed-in session is enough.
