@@ -204,8 +204,11 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
     const deadline = Date.now() + 7_000;
     while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    // A forward-auth answer other than an allow (a refusal, a redirect to sign in, an error) may
+    // reach a browser through the proxy: it carries the JSON answers' headers.
+    if (reply.statusCode !== 200 && headerKindOf(request.url) === 'none') reply.headers(headerSets.api);
     done(null, payload);
   });
 
@@ -232,16 +235,13 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
   app.setErrorHandler(async (err, request, reply) => {
     const n = normalizeError(err);
     logIfServerError(request, n, err);
-    // A forward-auth answer other than an allow may reach a browser through the proxy.
-    if (headerKindOf(request.url) === 'none') reply.headers(headerSets.api);
     return isJsonPath(request.url) ? sendJsonError(reply, n) : sendPageError(request, reply, n);
   });
-  app.setNotFoundHandler(async (request, reply) => {
-    if (headerKindOf(request.url) === 'none') reply.headers(headerSets.api);
-    return isJsonPath(request.url)
+  app.setNotFoundHandler(async (request, reply) =>
+    isJsonPath(request.url)
       ? sendJsonError(reply, { status: 404, code: 'not_found', message: 'There is nothing at this address.', headers: {} })
-      : sendPageError(request, reply, NOT_FOUND);
-  });
+      : sendPageError(request, reply, NOT_FOUND),
+  );
 
   app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
     await sql`select 1`.execute(ctx.db);

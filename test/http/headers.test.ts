@@ -77,6 +77,17 @@ for (const { kind, skip } of databaseKinds()) {
       }
     });
 
+    test('forward-auth answers a browser may see (refusals, errors) carry the JSON headers', async () => {
+      const c = server.client();
+      // Not a proxy's question (no X-Forwarded-*): 400; and an unknown /authz address: 404.
+      for (const r of [await c.get('/authz/forward-auth'), await c.get('/authz/auth-request'), await c.get('/authz/nothing-here')]) {
+        assert.ok(r.status >= 400, `status ${r.status}`);
+        assert.ok(r.headers.get('content-security-policy'), `no CSP on a ${r.status}`);
+        assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+        assert.equal(r.headers.get('cache-control'), 'no-store');
+      }
+    });
+
     test('an unknown address is a JSON 404', async () => {
       const r = await server.client().get('/api/v1/nothing-here');
       assert.equal(r.status, 404);

@@ -6,7 +6,6 @@ import { metrics } from '../../service/metrics.js';
 import { cookieNames, readCookie } from '../cookies.js';
 import { sendJsonError } from '../errors.js';
 import type { App } from '../schemas.js';
-import { securityHeaderSets } from '../security-headers.js';
 import { parseAuthRequest, parseForwardAuth, type Parsed } from './forwarded.js';
 
 declare module 'fastify' {
@@ -36,7 +35,7 @@ export function loginUrl(ctx: Context, original: URL): string {
   return `${ctx.config.publicOrigin}/login?rd=${encodeURIComponent(original.href)}`;
 }
 
-function answer(ctx: Context, apiHeaders: Readonly<Record<string, string>>, flavour: Flavour, request: FastifyRequest, reply: FastifyReply, parsed: Extract<Parsed, { ok: true }>['value'], decision: Decision, who: { email: string; groups: string[] } | null) {
+function answer(ctx: Context, flavour: Flavour, request: FastifyRequest, reply: FastifyReply, parsed: Extract<Parsed, { ok: true }>['value'], decision: Decision, who: { email: string; groups: string[] } | null) {
   if (decision.result === 'allow') {
     // Only the values of this decision: a proxy copies these to the upstream, never the client's.
     // Empty (not absent) for nobody: some proxies (Caddy 2.6's copy_headers) otherwise pass on a
@@ -45,8 +44,6 @@ function answer(ctx: Context, apiHeaders: Readonly<Record<string, string>>, flav
     reply.header('remote-user', email).header('remote-email', email).header('remote-groups', who ? who.groups.join(',') : '');
     return reply.code(200).send();
   }
-  // What a proxy may pass on to the browser carries the JSON answers' security headers.
-  reply.headers(apiHeaders);
   if (decision.result === 'forbidden') {
     return sendJsonError(reply, { status: 403, code: 'forbidden', message: 'You are signed in, but this is not open to you.', headers: {} });
   }
@@ -66,18 +63,17 @@ function answer(ctx: Context, apiHeaders: Readonly<Record<string, string>>, flav
 export async function authzPlugin(app: App, opts: { ctx: Context }): Promise<void> {
   const { ctx } = opts;
   const sessionCookie = cookieNames(ctx.config).session;
-  const apiHeaders = securityHeaderSets(ctx.config).api;
 
   const handler = (flavour: Flavour) =>
     async function decideRequest(request: FastifyRequest, reply: FastifyReply) {
       reply.header('cache-control', 'no-store');
       const parsed = flavour === 'forward-auth' ? parseForwardAuth(request.headers) : parseAuthRequest(request.headers);
-      if (!parsed.ok) return sendJsonError(reply.headers(apiHeaders), { status: 400, code: 'invalid_forwarded_request', message: parsed.message, headers: {} });
+      if (!parsed.ok) return sendJsonError(reply, { status: 400, code: 'invalid_forwarded_request', message: parsed.message, headers: {} });
       const started = process.hrtime.bigint();
       const { decision, auth } = await authorize(ctx, readCookie(request, sessionCookie), accessRequestOf(parsed.value.url, parsed.value.method));
       metrics.authzDecision(decision.result === 'allow' ? 'allow' : decision.result === 'forbidden' ? 'deny' : 'login', Number(process.hrtime.bigint() - started) / 1e9);
       request.log.debug({ authz: decision.result, rule: decision.rule, host: parsed.value.url.hostname }, 'authz decision');
-      return answer(ctx, apiHeaders, flavour, request, reply, parsed.value, decision, auth ? { email: auth.email, groups: auth.groups ?? [] } : null);
+      return answer(ctx, flavour, request, reply, parsed.value, decision, auth ? { email: auth.email, groups: auth.groups ?? [] } : null);
     };
 
   for (const [path, flavour] of [
