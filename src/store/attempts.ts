@@ -1,6 +1,7 @@
 import { sql, type Kysely, type SqlBool } from 'kysely';
 import { lockDurationMs, MAX_FAILURES, MAX_LOCK_MS, type FailedAttempts } from '../core/lockout.js';
 import { openRecoveries } from './account-recovery.js';
+import { pendingLogin } from './sessions.js';
 import { affected, arg, first, prepare } from './prepared.js';
 import type { Database } from './schema.js';
 
@@ -71,9 +72,7 @@ const claim = prepare<
         .where('totp_credentials.confirmed_at', 'is not', null)
         .as('totp_secret_enc'),
       eb.selectFrom('totp_credentials').select('totp_credentials.last_used_step').where('totp_credentials.user_id', '=', arg<string>(0)).as('totp_last_used_step'),
-      eb
-        .exists(eb.selectFrom('sessions').select('sessions.id').where('sessions.id', '=', arg<string | null>(2)).where('sessions.pending', '=', 1))
-        .as('pending_login'),
+      eb.exists(pendingLogin(db, arg<string | null>(2))).as('pending_login'),
       eb.exists(openRecoveries(db, arg<string>(0))).as('recovery_under_way'),
     ]),
 );

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { pendingLogin } from './sessions.js';
 import type { Database } from './schema.js';
 
 export interface StoredRecoveryCode {
@@ -43,7 +44,7 @@ export async function listRecoveryCodes(db: Kysely<Database>, userId: string): P
 export async function consumeRecoveryCode(db: Kysely<Database>, userId: string, codeMacs: string[], now: number, pendingSessionId?: string): Promise<boolean> {
   let q = db.updateTable('recovery_codes').set({ used_at: now }).where('user_id', '=', userId).where('code_mac', 'in', codeMacs).where('used_at', 'is', null);
   if (pendingSessionId !== undefined) {
-    q = q.where((eb) => eb.exists(eb.selectFrom('sessions').select('sessions.id').where('sessions.id', '=', pendingSessionId).where('sessions.pending', '=', 1)));
+    q = q.where((eb) => eb.exists(pendingLogin(db, pendingSessionId)));
   }
   const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows) === 1;

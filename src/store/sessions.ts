@@ -220,7 +220,12 @@ export async function claimPendingSession(db: Kysely<Database>, id: string): Pro
   return (await affected(db, deletePending(db, id))) > 0;
 }
 
-const pendingById = prepare<[id: string], { id: string }>((db) => db.selectFrom('sessions').select('id').where('id', '=', arg<string>(0)).where('pending', '=', 1));
+/** The pending login with this id (a query to run, or to ask EXISTS of in a guarded write). */
+export function pendingLogin(db: Kysely<Database>, id: string | null) {
+  return db.selectFrom('sessions').select('sessions.id').where('sessions.id', '=', id).where('sessions.pending', '=', 1);
+}
+
+const pendingById = prepare<[id: string], { id: string }>((db) => pendingLogin(db, arg<string>(0)));
 
 export async function pendingSessionExists(db: Kysely<Database>, id: string): Promise<boolean> {
   return (await first(db, pendingById(db, id))) !== undefined;

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { affected, arg, first, prepare } from './prepared.js';
+import { pendingLogin } from './sessions.js';
 import type { Database } from './schema.js';
 
 export interface TotpCredential {
@@ -52,27 +53,22 @@ export async function confirmTotp(db: Kysely<Database>, userId: string, secretEn
  * The replay guard: one conditional write that only succeeds for a step later than any accepted
  * before. Of concurrent requests with one code, on any number of nodes, exactly one wins.
  */
-const acceptStep = prepare<[userId: string, step: number], unknown>((db) =>
+const stepGuard = (db: Kysely<Database>) =>
   db
     .updateTable('totp_credentials')
     .set({ last_used_step: arg<number>(1) })
     .where('user_id', '=', arg<string>(0))
     .where('confirmed_at', 'is not', null)
-    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', arg<number>(1))])),
-);
+    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', arg<number>(1))]));
+
+const acceptStep = prepare<[userId: string, step: number], unknown>(stepGuard);
 
 /**
  * The same guard for a code that answers a pending login: the step is used only while that login
  * is still there, so a code that arrives after another answer took the login stays unused.
  */
 const acceptStepForPending = prepare<[userId: string, step: number, pendingSessionId: string], unknown>((db) =>
-  db
-    .updateTable('totp_credentials')
-    .set({ last_used_step: arg<number>(1) })
-    .where('user_id', '=', arg<string>(0))
-    .where('confirmed_at', 'is not', null)
-    .where((eb) => eb.or([eb('last_used_step', 'is', null), eb('last_used_step', '<', arg<number>(1))]))
-    .where((eb) => eb.exists(eb.selectFrom('sessions').select('sessions.id').where('sessions.id', '=', arg<string>(2)).where('sessions.pending', '=', 1))),
+  stepGuard(db).where((eb) => eb.exists(pendingLogin(db, arg<string>(2)))),
 );
 
 export async function acceptTotpStep(db: Kysely<Database>, userId: string, step: number, pendingSessionId?: string): Promise<boolean> {
