@@ -1,19 +1,12 @@
 import type { AmrValue } from '../core/amr.js';
 import { createSession, isFresh, isSessionExpired, needsTouch, type Session } from '../core/session.js';
 import { hashToken, isTokenShaped } from '../core/token.js';
-import { deleteSession, findSession, insertSession, touchSession } from '../store/sessions.js';
+import { deleteSession, findSession, insertSession, touchSession, type SessionWithUser } from '../store/sessions.js';
 import type { Context, RequestMeta } from './context.js';
 import { reauthenticationRequired } from './errors.js';
-import type { TwoFactorStatus } from '../store/two-factor-status.js';
 
-export interface ActiveSession {
-  session: Session;
-  email: string;
-  /** Present when resolved with `{ groups: true }` or `{ account: true }`. */
-  groups?: string[];
-  /** Present when resolved with `{ account: true }` (GET /me, in the session check's one query). */
-  account?: { emailVerified: boolean; twoFactor: TwoFactorStatus };
-}
+/** A live session as the session check read it (store/sessions.ts findSession). */
+export type ActiveSession = SessionWithUser;
 
 /**
  * Turns a cookie token into a live session, or null. One indexed read; a write only when the

@@ -6,7 +6,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type LogConfig, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
-import { registerDirectExecutor } from './prepared.js';
+import { registerDirectExecutor, type DirectExecutor } from './prepared.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -50,6 +50,23 @@ export interface StoreOptions {
 }
 
 /**
+ * Registers the driver's own path for prepared queries (store/prepared.ts). A query log given as a
+ * function sees those queries too, when they have run (the tests count statements with it); one
+ * given as levels is Kysely's to print, so the direct path stays off and every query goes through it.
+ */
+function directPath(db: Kysely<Database>, log: LogConfig | undefined, run: DirectExecutor): void {
+  if (log === undefined) return registerDirectExecutor(db, run);
+  if (typeof log !== 'function') return;
+  registerDirectExecutor(db, (q) => {
+    const r = run(q);
+    const logged = () => log({ level: 'query', query: q, queryDurationMillis: 0 });
+    if (r instanceof Promise) return r.then((v) => (logged(), v));
+    if (r !== undefined) logged();
+    return r;
+  });
+}
+
+/**
  * With sqlite_stat4 histograms present (ANALYZE, or PRAGMA optimize, fills them in a build with
  * STAT4, as better-sqlite3's is), SQLite re-plans a prepared statement with a join or subquery
  * whenever a bound value changes: every session check would compile its query again (measured: the
@@ -86,18 +103,12 @@ export function openSqlite(path: string, opts: StoreOptions = {}): Store {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }), ...(opts.log ? { log: opts.log } : {}) });
   // Prepared hot queries run on the driver directly, except while a transaction is open on the one
   // connection: Kysely then queues them behind it (its connection lock), and they must neither join
-  // that transaction nor read what it has not committed. A query log given as a function sees them
-  // too (the tests count statements with it); one given as levels turns the direct path off.
-  const log = typeof opts.log === 'function' ? opts.log : undefined;
-  if (opts.log === undefined || log) {
-    registerDirectExecutor(db, (q) => {
-      if (raw.inTransaction) return undefined;
-      const stmt = statements.prepare(q.sql);
-      const result = stmt.reader ? { rows: stmt.all(q.parameters as unknown[]), changes: 0 } : { rows: [], changes: Number(stmt.run(q.parameters as unknown[]).changes) };
-      log?.({ level: 'query', query: q, queryDurationMillis: 0 });
-      return result;
-    });
-  }
+  // that transaction nor read what it has not committed.
+  directPath(db, opts.log, (q) => {
+    if (raw.inTransaction) return undefined;
+    const stmt = statements.prepare(q.sql);
+    return stmt.reader ? { rows: stmt.all(q.parameters as unknown[]), changes: 0 } : { rows: [], changes: Number(stmt.run(q.parameters as unknown[]).changes) };
+  });
   return {
     db,
     dialect: 'sqlite',
@@ -153,16 +164,11 @@ export function openPostgres(url: string, max = 10, opts: StoreOptions = {}): St
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(opts.log ? { log: opts.log } : {}) });
-  // Prepared hot queries outside transactions go to the pool straight away (named statements all the
-  // same); a query log given as a function sees them too, one given as levels turns this off.
-  const log = typeof opts.log === 'function' ? opts.log : undefined;
-  if (opts.log === undefined || log) {
-    registerDirectExecutor(db, async (q) => {
-      const r = await pool.query(q.sql, q.parameters as unknown[]);
-      log?.({ level: 'query', query: q, queryDurationMillis: 0 });
-      return { rows: r.rows, changes: r.rowCount ?? 0 };
-    });
-  }
+  // Prepared hot queries outside transactions go to the pool straight away (named statements all the same).
+  directPath(db, opts.log, async (q) => {
+    const r = await pool.query(q.sql, q.parameters as unknown[]);
+    return { rows: r.rows, changes: r.rowCount ?? 0 };
+  });
   return {
     db,
     dialect: 'postgres',

@@ -2,15 +2,13 @@ import { Type } from '@sinclair/typebox';
 import { countLogin } from '../../service/metrics.js';
 import { login, logout, signup } from '../../service/accounts.js';
 import type { Context } from '../../service/context.js';
-import { listGroups } from '../../store/groups.js';
-import { isTwoFactorEnabled, methodsOf, twoFactorStatus } from '../../store/two-factor-status.js';
+import { isTwoFactorEnabled, methodsOf } from '../../store/two-factor-status.js';
 import { authOf, loadAuth } from '../auth.js';
 import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import { Credentials, errors, LoginAnswer, Me, NewAccount, UserRef, type App } from '../schemas.js';
 import { PENDING_LOGIN_MS } from '../../core/session.js';
 import { KNOWN_DEVICE_MAX_AGE_MS } from '../../service/password-throttle.js';
-import { isEmailVerified } from '../../store/users.js';
 
 export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
   const names = cookieNames(ctx.config);
@@ -82,15 +80,16 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
       schema: { summary: 'The signed-in account', tags: ['account'], response: { 200: Me, ...errors(401) } },
     },
     async (request) => {
+      // The session check read it all in its one query (`sessionAccount`, whoever resolved it first).
       const { session, email, account, groups } = authOf(request);
-      // The session check read it all in its one query, unless an earlier hook resolved the session without it.
-      const status = account?.twoFactor ?? (await twoFactorStatus(ctx.db, session.userId));
+      if (!account || !groups) throw new Error('GET /me: the session was resolved without its account');
+      const status = account.twoFactor;
       return {
         id: session.userId,
         email,
-        emailVerified: account ? account.emailVerified : await isEmailVerified(ctx.db, session.userId),
+        emailVerified: account.emailVerified,
         twoFactor: { enabled: isTwoFactorEnabled(status), methods: methodsOf(status), recoveryCodesRemaining: status.recoveryCodesRemaining },
-        groups: groups ?? (await listGroups(ctx.db, session.userId)),
+        groups,
       };
     },
   );

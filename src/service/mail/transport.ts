@@ -29,11 +29,6 @@ function describeSmtp(url: string): string {
 }
 
 /**
- * SMTP through nodemailer when TWOFOLD_SMTP_URL is set (STARTTLS when the server offers it;
- * smtps:// for TLS from the start); otherwise each message becomes an .eml file in
- * TWOFOLD_MAIL_DIR, readable only by the service's user (the links in it are secrets).
- */
-/**
  * nodemailer is loaded with the first message, not at start: its few megabytes of code are idle
  * memory on a service that may send a message a day.
  */
@@ -50,6 +45,11 @@ function lazyTransporter(create: (nm: typeof import('nodemailer').default) => Tr
   };
 }
 
+/**
+ * SMTP through nodemailer when TWOFOLD_SMTP_URL is set (STARTTLS when the server offers it;
+ * smtps:// for TLS from the start); otherwise each message becomes an .eml file in
+ * TWOFOLD_MAIL_DIR, readable only by the service's user (the links in it are secrets).
+ */
 export function createMailTransport(config: Pick<Config, 'smtpUrl' | 'mailFrom' | 'mailDir' | 'publicUrl'>): MailTransport {
   const host = config.publicUrl.hostname;
   const envelope = (m: OutgoingMail) => ({
