@@ -1,8 +1,8 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
 import { affected, all, arg, first, prepare } from './prepared.js';
-import type { Database } from './schema.js';
+import type { Database, SessionsTable } from './schema.js';
 import type { TwoFactorStatus } from './two-factor-status.js';
 
 export interface SessionWithUser {
@@ -71,19 +71,8 @@ const selectSession = prepare<[id: string], SessionRow>((db) =>
     .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
 );
 
-export interface SessionRow {
-  id: string;
-  user_id: string;
-  created_at: number;
-  last_seen_at: number;
-  pending: number;
-  authenticated_at: number | null;
-  ip: string | null;
-  user_agent: string | null;
-  amr: string;
-  credential_generation: number;
-  email: string;
-}
+/** A row of SESSION_COLUMNS: the session's own columns and its account's email. */
+export type SessionRow = Selectable<SessionsTable> & { email: string };
 
 /**
  * A session stamped with an older credential generation than the account's is not found: that is

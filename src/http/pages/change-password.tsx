@@ -4,7 +4,7 @@ import { changePassword } from '../../service/password-change.js';
 import { clearCookie, cookieNames } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
-import { Button, Field, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
+import { Button, Field, Form, FormAlert, fieldFailure, formFailure, readForm, SubmitOrCancel, type FormFailure } from './forms.js';
 import { Card, Layout, PageHeading } from './layout.js';
 import { signedInPage } from './page-context.js';
 import { sendPage } from './render.js';
@@ -30,12 +30,9 @@ export function ChangePasswordPage({ csrf, email, failure }: { csrf: string; ema
             hint="8 to 256 characters. A few unrelated words make a strong one."
             error={errors.newPassword}
           />
-          <div class="actions actions-compact">
+          <SubmitOrCancel>
             <Button>Change password</Button>
-            <a class="button button-secondary" href="/settings">
-              Cancel
-            </a>
-          </div>
+          </SubmitOrCancel>
         </Form>
       </Card>
     </Layout>

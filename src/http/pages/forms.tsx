@@ -110,6 +110,18 @@ export function FormAlert({ message }: { message?: string | undefined }) {
   return message ? <Notice kind="error">{message}</Notice> : null;
 }
 
+/** A settings form's own button(s), then Cancel back to Account settings. */
+export function SubmitOrCancel({ children }: { children: ComponentChildren }) {
+  return (
+    <div class="actions actions-compact">
+      {children}
+      <a class="button button-secondary" href="/settings">
+        Cancel
+      </a>
+    </div>
+  );
+}
+
 /**
  * What a destructive change asks for: the account's password, a danger button, and Cancel back to
  * Account settings; a refusal shows above the field or next to it.
@@ -120,12 +132,9 @@ export function PasswordConfirmForm(p: { action: string; csrf: string; submit: s
       <FormAlert message={p.failure?.form} />
       <Form action={p.action} csrf={p.csrf}>
         <Field name="password" label="Password" type="password" autocomplete="current-password" required autofocus={p.autofocus} error={p.failure?.fields.password} />
-        <div class="actions actions-compact">
+        <SubmitOrCancel>
           <Button variant="danger">{p.submit}</Button>
-          <a class="button button-secondary" href="/settings">
-            Cancel
-          </a>
-        </div>
+        </SubmitOrCancel>
       </Form>
     </>
   );

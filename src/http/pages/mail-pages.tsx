@@ -8,7 +8,7 @@ import { forgotRateLimit } from '../api/mail.js';
 import { clearCookie, cookieNames } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
-import { Button, Field, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
+import { Button, Field, Form, FormAlert, fieldFailure, formFailure, readForm, SubmitOrCancel, type FormFailure } from './forms.js';
 import { Badge, Card, CsrfField, Layout, Notice, PageHeading } from './layout.js';
 import { GARBLED_RESPONSE, KEY_RESPONSE_MAX, KEY_SCRIPTS, KeyNeedsJavaScript, KeyStatus, parseKeyResponse } from './security-key-views.js';
 import { pageBase, signedInPage } from './page-context.js';
@@ -81,12 +81,9 @@ function ChangeEmailPage({ csrf, email, value, failure }: { csrf: string; email:
         <FormAlert message={failure?.form} />
         <Form action="/settings/email" csrf={csrf}>
           <Field name="email" label="Email address" type="email" value={value} autocomplete="email" spellcheck={false} autocapitalize="none" required autofocus error={errors.email} />
-          <div class="actions actions-compact">
+          <SubmitOrCancel>
             <Button>Change email</Button>
-            <a class="button button-secondary" href="/settings">
-              Cancel
-            </a>
-          </div>
+          </SubmitOrCancel>
         </Form>
       </Card>
     </Layout>

@@ -5,7 +5,7 @@ import { reauthenticate } from '../../service/two-factor-login.js';
 import { isTwoFactorEnabled, twoFactorStatus } from '../../store/two-factor-status.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
-import { Button, Field, FormAlert, formFailure, readForm, type FormFailure } from './forms.js';
+import { Button, Field, FormAlert, formFailure, readForm, SubmitOrCancel, type FormFailure } from './forms.js';
 import { Card, CsrfField, Layout, PageHeading } from './layout.js';
 import { safeNext, withNext } from './next-path.js';
 import { signedInPage } from './page-context.js';
@@ -79,12 +79,9 @@ export function ReauthenticatePage({ csrf, email, next, mode, hasApp, hasKey = f
           {byKey ? (
             <KeyNeedsJavaScript>Security keys need JavaScript, which is turned off in this browser. Turn it on for this site, or confirm another way below.</KeyNeedsJavaScript>
           ) : null}
-          <div class="actions actions-compact">
+          <SubmitOrCancel>
             {byKey ? <KeyButton>Use security key</KeyButton> : <Button>Confirm</Button>}
-            <a class="button button-secondary" href="/settings">
-              Cancel
-            </a>
-          </div>
+          </SubmitOrCancel>
           {byKey ? <KeyStatus /> : null}
         </form>
         {others.length > 0 ? (

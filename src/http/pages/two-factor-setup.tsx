@@ -11,7 +11,7 @@ import { findTotp } from '../../store/totp.js';
 import { twoFactorStatus } from '../../store/two-factor-status.js';
 import { requestMeta } from '../request-meta.js';
 import type { App } from '../schemas.js';
-import { Button, Form, FormAlert, fieldFailure, formFailure, readForm, type FormFailure } from './forms.js';
+import { Button, Form, FormAlert, fieldFailure, formFailure, readForm, SubmitOrCancel, type FormFailure } from './forms.js';
 import { Card, Layout, Notice, PageHeading } from './layout.js';
 import { safeNext, withNext } from './next-path.js';
 import { signedInPage } from './page-context.js';
@@ -95,12 +95,9 @@ export function SetupPage({ csrf, email, issuer, secret, qrCodeSvg, failure, nex
             <FormAlert message={failure?.form} />
             <Form action={withNext('/settings/two-factor/confirm', next)} csrf={csrf}>
               <CodeField mode="totp" error={errors.code} autofocus={!!errors.code} hint="Two-factor authentication turns on once this code is right." />
-              <div class="actions actions-compact">
+              <SubmitOrCancel>
                 <Button>Verify</Button>
-                <a class="button button-secondary" href="/settings">
-                  Cancel
-                </a>
-              </div>
+              </SubmitOrCancel>
             </Form>
           </li>
         </ol>
