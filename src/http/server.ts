@@ -20,6 +20,7 @@ import { originGuard } from './origin.js';
 import { pagesPlugin } from './pages/index.js';
 import { securityHeaderSets, type HeaderKind } from './security-headers.js';
 import { installMetrics } from './metrics-server.js';
+import { lazySerializers, lazyValidators } from './lazy-schemas.js';
 import { sharedRateLimitStore } from './rate-limit/shared-store.js';
 import { isJsonPath, NOT_FOUND, sendPageError } from './pages/errors.js';
 import { ErrorBody, type App } from './schemas.js';
@@ -111,6 +112,7 @@ export async function buildServer(ctx: Context, opts: ServerOptions = {}): Promi
       // Unknown fields are refused, not silently dropped, and "123" is not a number.
       customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false },
     },
+    schemaController: { compilersFactory: { buildValidator: lazyValidators, buildSerializer: lazySerializers } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.removeContentTypeParser('text/plain');
