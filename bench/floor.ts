@@ -6,13 +6,17 @@
  *   decrypt, HMAC over three steps, a guarded update of the last step, and the session swap
  *   (delete the pending one, insert a new one) in one transaction;
  * - POST /login: one read by email and an argon2id verify (libuv's 4 threads, no cap); /login-capped
- *   the same with at most cores − 1 hashes at once, as Twofold runs them.
- * Run by bench/run.ts as its own process: FLOOR_DB, PORT, TWOFOLD_SECRET.
+ *   the same with at most cores − 1 hashes at once, as Twofold runs them;
+ * - GET  /me-pg (with FLOOR_PG_URL): GET /me's primary-key read on PostgreSQL instead, through a pg
+ *   pool of Twofold's size as a named statement: what this machine allows for the session check
+ *   when PostgreSQL shares its cores.
+ * Run by bench/run.ts as its own process: FLOOR_DB, PORT, TWOFOLD_SECRET, FLOOR_PG_URL.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import Fastify from 'fastify';
 import Database from 'better-sqlite3';
 import { verify } from '@node-rs/argon2';
+import pg from 'pg';
 import { createSecretBox } from '../src/core/secret-box.js';
 import { verifyTotp } from '../src/core/totp.js';
 import { createLimiter } from '../src/core/limiter.js';
@@ -79,4 +83,14 @@ app.post<{ Body: { email: string; password: string } }>('/login-capped', async (
   if (!u || !(await capped.run(() => verify(u.password_hash, req.body.password)))) return reply.code(401).send({ error: { code: 'invalid_credentials' } });
   return { status: 'ok' };
 });
+if (process.env.FLOOR_PG_URL) {
+  const pool = new pg.Pool({ connectionString: process.env.FLOOR_PG_URL, max: 10 });
+  const byId = 'SELECT user_id, created_at, last_seen_at, pending FROM sessions WHERE id = $1';
+  app.get('/me-pg', async (req, reply) => {
+    const token = cookieOf(req.headers.cookie);
+    const s = token ? (await pool.query<{ user_id: string; pending: number }>({ name: 'floor_me', text: byId, values: [sha(token)] })).rows[0] : undefined;
+    if (!s || s.pending) return reply.code(401).send({ error: { code: 'unauthenticated' } });
+    return { id: s.user_id };
+  });
+}
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import type { Algorithm } from '@node-rs/argon2';
 import { freePort } from '../test/helpers/ports.js';
-import { BENCH_PASSWORD, BENCH_TOTP_SECRET, emailOf, pendingPostgres, pendingSqlite, seedPostgres, seedSqlite, tokenOf } from './seed.js';
+import { BENCH_PASSWORD, BENCH_TOTP_SECRET, emailOf, lastSeenPostgres, lastSeenSqlite, pendingPostgres, pendingSqlite, seedPostgres, seedSqlite, tokenOf } from './seed.js';
 import { totpCode, totpStep } from '../src/core/totp.js';
 import { defaultHashConcurrency } from '../src/core/password.js';
 
@@ -58,6 +58,29 @@ function load(o: { url: string; method: string; body?: string; headers?: Record<
 
 const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resident memory once the process has sat idle: V8 gives back the young generation that start-up
+ * filled (its memory reducer runs some 10–30 s after the last full collection), so a reading taken
+ * a second after start overstates what an idle server holds. Polls for up to 60 s and returns the
+ * lowest reading, early once a fall has held for 5 s.
+ */
+async function settledRss(pid: number): Promise<{ mb: number; seconds: number }> {
+  const start = performance.now();
+  const first = rssMb(pid);
+  let low = first;
+  let lowAt = start;
+  while (performance.now() - start < 60_000) {
+    await sleep(500);
+    const now = rssMb(pid);
+    if (now < low - 0.5) {
+      low = now;
+      lowAt = performance.now();
+    }
+    if (first - low > 5 && performance.now() - lowAt > 5_000) break;
+  }
+  return { mb: low, seconds: (lowAt - start) / 1000 };
+}
 
 interface Server {
   child: ChildProcess;
@@ -153,29 +176,51 @@ function row(path: string, who: string, r: Load, floor?: number, note = ''): voi
   console.error(`  ${path} ${who}: ${fmt(r.rps)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms${r.non2xx + r.errors ? `, ${r.non2xx} non-2xx, ${r.errors} errors` : ''}`);
 }
 
-async function measureTwofold(label: string, big: string, small: string, totpFrom: number, pending: (from: number, to: number) => Promise<void>, floor: Record<string, number>, extra: string[]) {
-  let server = await startTwofold(small);
+interface BenchDatabase {
+  url: string;
+  /** Pending logins for accounts from … to-1. */
+  pending(from: number, to: number): Promise<void>;
+  lastSeen(tokens: string[], at: number): Promise<void>;
+}
+
+/**
+ * Session cookies for a run, marked as seen just now: the people a session check serves are active,
+ * so within the touch interval (a minute) their sessions are only read. Each one's first request in
+ * a while also writes last_seen_at; that is measured on its own (`stale`).
+ */
+async function sessionsFor(name: string, d: BenchDatabase, of: number, stale = false): Promise<string> {
+  const tokens = sample(5000, of);
+  await d.lastSeen(tokens, stale ? Date.now() - 5 * 60_000 : Date.now());
+  return cookieFile(name, tokens);
+}
+
+async function measureTwofold(label: string, big: BenchDatabase, small: BenchDatabase, totpFrom: number, floor: Record<string, number>, extra: string[]) {
+  let server = await startTwofold(small.url);
   await sleep(1000);
   const idleRss = rssMb(server.child.pid!);
-  const smallMe = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: cookieFile(`${label}-small`, sample(5000, SMALL)), pick: 'random' });
+  const settled = await settledRss(server.child.pid!);
+  const smallMe = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: await sessionsFor(`${label}-small`, small, SMALL), pick: 'random' });
   row('GET /api/v1/me (1 k accounts)', `Twofold ${label}`, smallMe, floor.me);
   await server.stop();
 
-  server = await startTwofold(big);
-  extra.push(`${label}: start to first 200 ${fmt(server.startMs)} ms; idle RSS ${fmt(idleRss)} MB`);
-  const me = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: cookieFile(`${label}-big`, sample(5000, ACCOUNTS)), pick: 'random' });
-  row(`GET /api/v1/me (${fmt(ACCOUNTS)} accounts)`, `Twofold ${label}`, me, floor.me, `${fmt((100 * me.rps) / smallMe.rps)}% of 1 k`);
+  server = await startTwofold(big.url);
+  extra.push(`${label}: start to first 200 ${fmt(server.startMs)} ms; RSS 1 s after start ${fmt(idleRss)} MB, idle ${fmt(settled.mb)} MB (settled ${fmt(1 + settled.seconds)} s after start)`);
+  const bigSessions = await sessionsFor(`${label}-big`, big, ACCOUNTS);
+  const me = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: bigSessions, pick: 'random' });
+  row(`GET /api/v1/me (${fmt(ACCOUNTS)} accounts)`, `Twofold ${label}`, me, floor.me, `${fmt((100 * me.rps) / smallMe.rps)}% of 1 k${floor.mePg ? `; ${fmt((100 * me.rps) / floor.mePg)}% of the PostgreSQL floor` : ''}`);
+  const stale = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: await sessionsFor(`${label}-stale`, big, ACCOUNTS, true), pick: 'random' });
+  row(`GET /api/v1/me (${fmt(ACCOUNTS)}), sessions last seen 5 min ago`, `Twofold ${label}`, stale, floor.me, 'each session’s first request writes last_seen_at');
 
   // The forward-auth decision as Traefik or Caddy asks for it: a signed-in person, a one_factor rule
   // among a few others, so each answer is an allow (200 with the Remote-* headers).
   const forwarded = { 'X-Forwarded-Method': 'GET', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.bench.test', 'X-Forwarded-Uri': '/dashboard?tab=1' };
   const fa = await fetch(`${server.url}/authz/forward-auth`, { headers: forwarded });
   if (fa.status !== 404) {
-    const r = await load({ url: `${server.url}/authz/forward-auth`, method: 'GET', headers: forwarded, cookies: cookieFile(`${label}-fa`, sample(5000, ACCOUNTS)), pick: 'random' });
+    const r = await load({ url: `${server.url}/authz/forward-auth`, method: 'GET', headers: forwarded, cookies: await sessionsFor(`${label}-fa`, big, ACCOUNTS), pick: 'random' });
     row('GET /authz/forward-auth (allow)', `Twofold ${label}`, r, floor.me, r.non2xx ? `${fmt(r.non2xx)} not 2xx` : '');
   }
 
-  await pending(totpFrom, totpFrom + TOTP_SLICE);
+  await big.pending(totpFrom, totpFrom + TOTP_SLICE);
   const body = JSON.stringify({ method: 'totp', code: totpCode(BENCH_TOTP_SECRET, totpStep(Date.now())) });
   const totp = await load({ url: `${server.url}/api/v1/login/two-factor`, method: 'POST', body, cookies: cookieFile(`${label}-p`, range(totpFrom, totpFrom + TOTP_SLICE, 'p')), pick: 'sequential' });
   row('POST /login/two-factor (TOTP)', `Twofold ${label}`, totp, floor.totp, totp.requests > TOTP_SLICE ? 'ran out of pending logins' : '');
@@ -186,7 +231,7 @@ async function measureTwofold(label: string, big: string, small: string, totpFro
 
   // The session check while a burst of logins runs, against its idle figure.
   const [during] = await Promise.all([
-    load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: cookieFile(`${label}-big`, sample(5000, ACCOUNTS)), pick: 'random' }),
+    load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: await sessionsFor(`${label}-burst`, big, ACCOUNTS), pick: 'random' }),
     load({ url: `${server.url}/api/v1/login`, method: 'POST', body: loginBody, cookies: cookieFile(`${label}-none`, ['x']), pick: 'random' }),
   ]);
   row('GET /api/v1/me during a login burst', `Twofold ${label}`, during, floor.me, `${fmt((100 * during.rps) / me.rps)}% of idle`);
@@ -214,8 +259,10 @@ async function main(): Promise<void> {
 
   // The floor, over the big SQLite database.
   const floorServer = await startProcess(['--import', import.meta.resolve('tsx'), join(ROOT, 'bench/floor.ts')], { FLOOR_DB: bigPath, TWOFOLD_SECRET: SECRET.toString('base64') }, '/healthz');
-  await sleep(500);
-  extra.push(`floor: idle RSS ${fmt(rssMb(floorServer.child.pid!))} MB`);
+  await sleep(1000);
+  const floorRss = rssMb(floorServer.child.pid!);
+  const floorSettled = await settledRss(floorServer.child.pid!);
+  extra.push(`floor: RSS 1 s after start ${fmt(floorRss)} MB, idle ${fmt(floorSettled.mb)} MB (it runs under tsx)`);
   const floor: Record<string, number> = {};
   const fme = await load({ url: `${floorServer.url}/me`, method: 'GET', cookies: cookieFile('floor-big', sample(5000, ACCOUNTS)), pick: 'random' });
   row('GET /api/v1/me', 'floor (Fastify + better-sqlite3)', fme);
@@ -243,11 +290,22 @@ async function main(): Promise<void> {
   floor.loginCapped = fcapped.rps;
   await floorServer.stop();
 
-  await measureTwofold('SQLite', `sqlite:${bigPath}`, `sqlite:${smallPath}`, TOTP_SLICE, async (from, to) => {
-    const db = new SQLite(bigPath);
-    pendingSqlite(db, from, to);
-    db.close();
-  }, floor, extra);
+  const sqliteBench = (path: string): BenchDatabase => {
+    const using = async (f: (db: InstanceType<typeof SQLite>) => void) => {
+      const db = new SQLite(path);
+      try {
+        f(db);
+      } finally {
+        db.close();
+      }
+    };
+    return {
+      url: `sqlite:${path}`,
+      pending: (from, to) => using((db) => pendingSqlite(db, from, to)),
+      lastSeen: (tokens, at) => using((db) => lastSeenSqlite(db, tokens, at)),
+    };
+  };
+  await measureTwofold('SQLite', sqliteBench(bigPath), sqliteBench(smallPath), TOTP_SLICE, floor, extra);
 
   if (PG_ADMIN) {
     const { default: pg } = await import('pg');
@@ -271,12 +329,24 @@ async function main(): Promise<void> {
         await c.end();
       }
       console.error(`  seeded PostgreSQL in ${fmt((performance.now() - t0) / 1000, 1)} s`);
-      await measureTwofold('PostgreSQL', urlOf(names[1]!), urlOf(names[0]!), 2 * TOTP_SLICE, async (from, to) => {
-        const c = new pg.Client({ connectionString: urlOf(names[1]!) });
-        await c.connect();
-        await pendingPostgres(c, from, to);
-        await c.end();
-      }, floor, extra);
+      // The floor's session check on PostgreSQL: what a bare server gets with the database sharing the cores.
+      const pgFloor = await startProcess(['--import', import.meta.resolve('tsx'), join(ROOT, 'bench/floor.ts')], { FLOOR_DB: bigPath, FLOOR_PG_URL: urlOf(names[1]!), TWOFOLD_SECRET: SECRET.toString('base64') }, '/healthz');
+      const fmepg = await load({ url: `${pgFloor.url}/me-pg`, method: 'GET', cookies: cookieFile('floor-pg', sample(5000, ACCOUNTS)), pick: 'random' });
+      row('GET /api/v1/me', 'floor on PostgreSQL (Fastify + pg)', fmepg, floor.me);
+      await pgFloor.stop();
+      const postgresBench = (url: string): BenchDatabase => {
+        const using = async (f: (c: InstanceType<typeof pg.Client>) => Promise<void>) => {
+          const c = new pg.Client({ connectionString: url });
+          await c.connect();
+          try {
+            await f(c);
+          } finally {
+            await c.end();
+          }
+        };
+        return { url, pending: (from, to) => using((c) => pendingPostgres(c, from, to)), lastSeen: (tokens, at) => using((c) => lastSeenPostgres(c, tokens, at)) };
+      };
+      await measureTwofold('PostgreSQL', postgresBench(urlOf(names[1]!)), postgresBench(urlOf(names[0]!)), 2 * TOTP_SLICE, { ...floor, mePg: fmepg.rps }, extra);
     } finally {
       for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();

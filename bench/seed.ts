@@ -85,8 +85,10 @@ export async function seedPostgres(client: pg.Client, plan: SeedPlan): Promise<v
      SELECT 'u' || i || 'c' || k, 'u' || i, k, 'mac-u' || i || '-' || k, NULL, CASE WHEN k < 3 THEN $1::bigint END, $1 FROM generate_series(0, $2 - 1) AS i, generate_series(0, 9) AS k`,
     [now, plan.totp],
   );
-  // A vacuum now, not autovacuum during the measurements that follow.
+  // A vacuum now, not autovacuum during the measurements that follow; and a checkpoint, so the
+  // seed's dirty pages are not written out while they run.
   await client.query('VACUUM ANALYZE');
+  await client.query('CHECKPOINT');
 }
 
 /** Pending logins (second factor awaited) for accounts from … to-1, created now (they live 5 minutes). */
@@ -107,4 +109,20 @@ export async function pendingPostgres(client: pg.Client, from: number, to: numbe
      ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, last_seen_at = excluded.last_seen_at, pending = 1`,
     [now, from, to],
   );
+}
+
+/**
+ * Sets when these sessions were last seen. `now` for people active within the touch interval (the
+ * session check then only reads), a few minutes ago for each one's first request in a while (the
+ * check also writes last_seen_at).
+ */
+export function lastSeenSqlite(db: BetterSqlite3.Database, tokens: string[], at: number): void {
+  const set = db.prepare('UPDATE sessions SET last_seen_at = ? WHERE id = ?');
+  db.transaction(() => {
+    for (const t of tokens) set.run(at, sessionIdOf(t));
+  })();
+}
+
+export async function lastSeenPostgres(client: pg.Client, tokens: string[], at: number): Promise<void> {
+  await client.query('UPDATE sessions SET last_seen_at = $1 WHERE id = ANY($2::text[])', [at, tokens.map(sessionIdOf)]);
 }
