@@ -1,7 +1,9 @@
 /**
  * Bulk seeding of a migrated Twofold database for the bench, straight into the tables (not through
- * the API): N accounts with one signed-in session each; TOTP accounts with a sealed secret and ten
- * recovery codes; pending logins made just before a TOTP run. Tokens are derived from their index,
+ * the API): N accounts with one signed-in session each; TOTP accounts with a sealed secret, ten
+ * recovery codes and a sign-in the day before from the load generator's browser (it sends no
+ * User-Agent), so a TOTP login is from a browser the account knows and queues no new-device mail;
+ * pending logins made just before a TOTP run. Tokens are derived from their index,
  * so a load generator can be handed any of them without a list of a million.
  */
 import { createHash } from 'node:crypto';
@@ -34,6 +36,7 @@ export function seedSqlite(db: BetterSqlite3.Database, plan: SeedPlan): void {
   const session = db.prepare('INSERT INTO sessions (id, user_id, created_at, last_seen_at, pending, authenticated_at) VALUES (?, ?, ?, ?, 0, ?)');
   const totp = db.prepare('INSERT INTO totp_credentials (user_id, secret_enc, confirmed_at, last_used_step, created_at) VALUES (?, ?, ?, NULL, ?)');
   const code = db.prepare('INSERT INTO recovery_codes (id, user_id, position, code_mac, code_enc, used_at, created_at) VALUES (?, ?, ?, ?, NULL, ?, ?)');
+  const signedIn = db.prepare("INSERT INTO security_events (id, user_id, type, at, ip, user_agent, detail) VALUES (?, ?, 'login', ?, '127.0.0.1', NULL, '{}')");
   db.pragma('synchronous = OFF');
   db.transaction(() => {
     for (let i = 0; i < plan.accounts; i++) {
@@ -43,6 +46,7 @@ export function seedSqlite(db: BetterSqlite3.Database, plan: SeedPlan): void {
       if (i < plan.totp) {
         totp.run(id, box.encrypt(BENCH_TOTP_SECRET, `totp-secret:${id}`), now, now);
         for (let k = 0; k < 10; k++) code.run(`${id}c${k}`, id, k, `mac-${id}-${k}`, k < 3 ? now : null, now);
+        signedIn.run(`seed-${id}`, id, now - 86_400_000);
       }
     }
   })();
@@ -84,6 +88,11 @@ export async function seedPostgres(client: pg.Client, plan: SeedPlan): Promise<v
     `INSERT INTO recovery_codes (id, user_id, position, code_mac, code_enc, used_at, created_at)
      SELECT 'u' || i || 'c' || k, 'u' || i, k, 'mac-u' || i || '-' || k, NULL, CASE WHEN k < 3 THEN $1::bigint END, $1 FROM generate_series(0, $2 - 1) AS i, generate_series(0, 9) AS k`,
     [now, plan.totp],
+  );
+  await client.query(
+    `INSERT INTO security_events (id, user_id, type, at, ip, user_agent, detail)
+     SELECT 'seed-u' || i, 'u' || i, 'login', $1, '127.0.0.1', NULL, '{}' FROM generate_series(0, $2 - 1) AS i`,
+    [now - 86_400_000, plan.totp],
   );
   // A vacuum now, not autovacuum during the measurements that follow; and a checkpoint, so the
   // seed's dirty pages are not written out while they run.
