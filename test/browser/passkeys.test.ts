@@ -31,6 +31,17 @@ const PLATFORM = {
 } as const;
 
 async function addAuthenticator(context: BrowserContext, page: Page): Promise<VirtualAuthenticator> {
+  // Counts the autofill (conditional) requests the page has made, so a test can wait until one is
+  // really pending in the browser (see withoutCredentials).
+  await context.addInitScript(() => {
+    const w = window as unknown as { __conditionalRequests: number };
+    w.__conditionalRequests = 0;
+    const get = navigator.credentials.get.bind(navigator.credentials);
+    navigator.credentials.get = (options?: CredentialRequestOptions) => {
+      if (options?.mediation === 'conditional') w.__conditionalRequests++;
+      return get(options);
+    };
+  });
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', { options: { ...PLATFORM } });
@@ -59,25 +70,30 @@ async function events(s: TestServer, address: string): Promise<{ type: string; d
  * The virtual authenticator answers a conditional (autofill) request at once with a passkey it
  * holds, as a person picking it from the Email field's suggestions would. To reach the button, the
  * login page is opened while the authenticator holds no credential (the autofill request then waits),
- * and the credentials are put back before the button is pressed.
+ * and the credentials are put back before the button is pressed: only once that request is pending.
+ * The button is usable before it is (the page first fetches its options), and an autofill request
+ * made after the credentials are back is answered at once, a sign-in the test did not ask for.
  */
-async function withoutCredentials(a: VirtualAuthenticator, opening: () => Promise<void>): Promise<void> {
+async function withoutCredentials(page: Page, a: VirtualAuthenticator, opening: () => Promise<void>): Promise<void> {
   const saved = await credentials(a);
   await a.cdp.send('WebAuthn.clearCredentials', { authenticatorId: a.authenticatorId });
   await opening();
+  await page.waitForFunction(
+    () => (window as unknown as { __conditionalRequests: number }).__conditionalRequests > 0 || document.getElementById('passkey-login')?.dataset.autofill === 'off',
+  );
   for (const credential of saved) await a.cdp.send('WebAuthn.addCredential', { authenticatorId: a.authenticatorId, credential });
 }
 
 /** Logs out and waits on the login page with its passkey button ready (autofill waiting, unanswered). */
 async function logOutToButton(page: Page, base: string, a: VirtualAuthenticator): Promise<void> {
-  await withoutCredentials(a, async () => {
+  await withoutCredentials(page, a, async () => {
     await logOut(page, base);
     await passkeyButton(page).and(page.locator(':enabled')).waitFor();
   });
 }
 
 async function openLoginToButton(page: Page, base: string, a: VirtualAuthenticator): Promise<void> {
-  await withoutCredentials(a, async () => {
+  await withoutCredentials(page, a, async () => {
     await page.goto(`${base}/login`);
     await passkeyButton(page).and(page.locator(':enabled')).waitFor();
   });
