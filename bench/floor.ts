@@ -13,7 +13,7 @@
  * Run by bench/run.ts as its own process: FLOOR_DB, PORT, TWOFOLD_SECRET, FLOOR_PG_URL.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import Fastify from 'fastify';
+import Fastify, { type FastifyReply } from 'fastify';
 import Database from 'better-sqlite3';
 import { verify } from '@node-rs/argon2';
 import pg from 'pg';
@@ -52,11 +52,14 @@ const cookieOf = (header: string | undefined) => /(?:^|;\s*)twofold_session=([A-
 
 const app = Fastify({ logger: false });
 app.get('/healthz', async () => ({ status: 'ok' }));
-app.get('/me', async (req, reply) => {
-  const token = cookieOf(req.headers.cookie);
-  const s = token ? sessionById.get(sha(token)) : undefined;
+/** GET /me's answer for the session row either database read (the lookup stays synchronous on SQLite). */
+function meAnswer(reply: FastifyReply, s: { user_id: string; pending: number } | undefined) {
   if (!s || s.pending) return reply.code(401).send({ error: { code: 'unauthenticated' } });
   return { id: s.user_id };
+}
+app.get('/me', async (req, reply) => {
+  const token = cookieOf(req.headers.cookie);
+  return meAnswer(reply, token ? sessionById.get(sha(token)) : undefined);
 });
 app.post<{ Body: { code: string } }>('/login/two-factor', async (req, reply) => {
   const token = cookieOf(req.headers.cookie);
@@ -88,9 +91,7 @@ if (process.env.FLOOR_PG_URL) {
   const byId = 'SELECT user_id, created_at, last_seen_at, pending FROM sessions WHERE id = $1';
   app.get('/me-pg', async (req, reply) => {
     const token = cookieOf(req.headers.cookie);
-    const s = token ? (await pool.query<{ user_id: string; pending: number }>({ name: 'floor_me', text: byId, values: [sha(token)] })).rows[0] : undefined;
-    if (!s || s.pending) return reply.code(401).send({ error: { code: 'unauthenticated' } });
-    return { id: s.user_id };
+    return meAnswer(reply, token ? (await pool.query<{ user_id: string; pending: number }>({ name: 'floor_me', text: byId, values: [sha(token)] })).rows[0] : undefined);
   });
 }
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' });

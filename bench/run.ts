@@ -155,6 +155,10 @@ const startTwofold = (databaseUrl: string, extra: Record<string, string> = {}) =
     '/healthz',
   );
 
+/** The floor server (bench/floor.ts) over the big SQLite database, and PostgreSQL when given. */
+const startFloor = (env: { FLOOR_DB: string; FLOOR_PG_URL?: string }) =>
+  startProcess(['--import', import.meta.resolve('tsx'), join(ROOT, 'bench/floor.ts')], { ...env, TWOFOLD_SECRET: SECRET.toString('base64') }, '/healthz');
+
 async function migrate(databaseUrl: string): Promise<void> {
   const child = spawn(process.execPath, [join(TWOFOLD, 'bin/twofold.mjs'), 'migrate'], {
     cwd: tmp,
@@ -258,7 +262,7 @@ async function main(): Promise<void> {
   console.error(`  seeded SQLite (${fmt(SMALL)} and ${fmt(ACCOUNTS)} accounts) in ${fmt((performance.now() - t0) / 1000, 1)} s`);
 
   // The floor, over the big SQLite database.
-  const floorServer = await startProcess(['--import', import.meta.resolve('tsx'), join(ROOT, 'bench/floor.ts')], { FLOOR_DB: bigPath, TWOFOLD_SECRET: SECRET.toString('base64') }, '/healthz');
+  const floorServer = await startFloor({ FLOOR_DB: bigPath });
   await sleep(1000);
   const floorRss = rssMb(floorServer.child.pid!);
   const floorSettled = await settledRss(floorServer.child.pid!);
@@ -330,7 +334,7 @@ async function main(): Promise<void> {
       }
       console.error(`  seeded PostgreSQL in ${fmt((performance.now() - t0) / 1000, 1)} s`);
       // The floor's session check on PostgreSQL: what a bare server gets with the database sharing the cores.
-      const pgFloor = await startProcess(['--import', import.meta.resolve('tsx'), join(ROOT, 'bench/floor.ts')], { FLOOR_DB: bigPath, FLOOR_PG_URL: urlOf(names[1]!), TWOFOLD_SECRET: SECRET.toString('base64') }, '/healthz');
+      const pgFloor = await startFloor({ FLOOR_DB: bigPath, FLOOR_PG_URL: urlOf(names[1]!) });
       const fmepg = await load({ url: `${pgFloor.url}/me-pg`, method: 'GET', cookies: cookieFile('floor-pg', sample(5000, ACCOUNTS)), pick: 'random' });
       row('GET /api/v1/me', 'floor on PostgreSQL (Fastify + pg)', fmepg, floor.me);
       await pgFloor.stop();
