@@ -30,7 +30,10 @@ if (process.env.TWOFOLD_RUN_SOURCES === '1') {
   if (!existsSync(stamp) || (existsSync(src) && newestMtime(src) > statSync(stamp).mtimeMs)) {
     process.stderr.write('twofold: compiling the sources into dist/ (once)\n');
     const { build } = await import(pathToFileURL(join(root, 'scripts/build.mjs')).href);
-    build();
+    await build();
   }
-  await import(pathToFileURL(join(root, 'dist/cli/main.js')).href);
+  // dist/bundle/ is the same code in a few files, which loads faster; the plain tree runs when the
+  // bundler was not installed.
+  const bundled = join(root, 'dist/bundle/main.js');
+  await import(pathToFileURL(existsSync(bundled) ? bundled : join(root, 'dist/cli/main.js')).href);
 }
