@@ -17,7 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { hash } from '@node-rs/argon2';
 import type { Algorithm } from '@node-rs/argon2';
 import { freePort } from '../test/helpers/ports.js';
-import { BENCH_PASSWORD, BENCH_TOTP_SECRET, emailOf, lastSeenPostgres, lastSeenSqlite, pendingPostgres, pendingSqlite, seedPostgres, seedSqlite, tokenOf } from './seed.js';
+import { createSecretBox } from '../src/core/secret-box.js';
+import { BENCH_PASSWORD, BENCH_TOTP_SECRET, emailOf, knownDeviceOf, lastSeenPostgres, lastSeenSqlite, pendingPostgres, pendingSqlite, seedPostgres, seedSqlite, tokenOf } from './seed.js';
 import { totpCode, totpStep } from '../src/core/totp.js';
 import { defaultHashConcurrency } from '../src/core/password.js';
 
@@ -168,6 +169,15 @@ async function migrate(databaseUrl: string): Promise<void> {
   await new Promise<void>((res, rej) => child.on('close', (c) => (c === 0 ? res() : rej(new Error(`migrate exited ${c}`)))));
 }
 
+/** Pending logins' cookies, each with the recognition cookie of a browser that signed in to the account before. */
+function pendingCookies(name: string, from: number, to: number): string {
+  const box = createSecretBox(SECRET);
+  const file = join(tmp, name);
+  const lines = Array.from({ length: to - from }, (_, k) => `twofold_session=${tokenOf('p', from + k)}; twofold_known=${knownDeviceOf(box, from + k)}`);
+  writeFileSync(file, lines.join('\n') + '\n');
+  return file;
+}
+
 function sample(n: number, of: number): string[] {
   return Array.from({ length: n }, () => tokenOf('s', Math.floor(Math.random() * of)));
 }
@@ -226,7 +236,7 @@ async function measureTwofold(label: string, big: BenchDatabase, small: BenchDat
 
   await big.pending(totpFrom, totpFrom + TOTP_SLICE);
   const body = JSON.stringify({ method: 'totp', code: totpCode(BENCH_TOTP_SECRET, totpStep(Date.now())) });
-  const totp = await load({ url: `${server.url}/api/v1/login/two-factor`, method: 'POST', body, cookies: cookieFile(`${label}-p`, range(totpFrom, totpFrom + TOTP_SLICE, 'p')), pick: 'sequential' });
+  const totp = await load({ url: `${server.url}/api/v1/login/two-factor`, method: 'POST', body, cookies: pendingCookies(`${label}-p`, totpFrom, totpFrom + TOTP_SLICE), pick: 'sequential' });
   row('POST /login/two-factor (TOTP)', `Twofold ${label}`, totp, floor.totp, totp.requests > TOTP_SLICE ? 'ran out of pending logins' : '');
 
   const loginBody = JSON.stringify({ email: emailOf(ACCOUNTS - 1), password: BENCH_PASSWORD });

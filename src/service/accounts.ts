@@ -77,10 +77,13 @@ export async function signup(ctx: Context, input: { email: string; password: str
   return { user, token };
 }
 
-/** `knownDevice`: the device-recognition cookie's new value (the password was right). */
+/**
+ * `knownDevice`: the device-recognition cookie's new value, once signed in (with 2FA on, the second
+ * step gives it: the password alone does not make a browser one that signed in).
+ */
 export type LoginResult =
   | { status: 'ok'; token: string; userId: string; knownDevice: string; accountRecovered?: true }
-  | { status: 'two_factor_required'; token: string; userId: string; methods: SecondFactorMethod[]; knownDevice: string };
+  | { status: 'two_factor_required'; token: string; userId: string; methods: SecondFactorMethod[] };
 
 /**
  * The password step. An unknown email burns the same argon2 time as a wrong password and gets the
@@ -132,7 +135,7 @@ export async function login(
     const device = opts.deviceToken && isTokenShaped(opts.deviceToken) ? await findUsableTrustedDevice(ctx.db, hashToken(opts.deviceToken), user.id, now) : null;
     if (!device) {
       const { token } = await startSession(ctx, { userId: user.id, pending: true, fullyAuthenticated: false, amr: ['pwd'], credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
-      return { status: 'two_factor_required', token, userId: user.id, methods: methodsOf(status), knownDevice };
+      return { status: 'two_factor_required', token, userId: user.id, methods: methodsOf(status) };
     }
     await touchTrustedDevice(ctx.db, device.id, now);
     // SPEC §3: skipping the second factor on a trusted device is a login, but not a fresh one.

@@ -6,6 +6,7 @@ import { cancelRecoveriesOnSecondFactor } from './account-recovery.js';
 import type { Context, RequestMeta } from './context.js';
 import { AppError } from './errors.js';
 import { answerPendingLogin, noPendingLogin, verifyGuessable, type GuessableMethod, type VerifiedCode } from './second-factor.js';
+import { knownDeviceToken } from './password-throttle.js';
 import { logEvent } from './security-log.js';
 import { startSession, type ActiveSession } from './sessions.js';
 import { revokeAllDevices, trustDevice } from './trusted-devices.js';
@@ -25,6 +26,12 @@ function checkMethodAvailable(status: TwoFactorStatus, method: GuessableMethod |
 
 export interface TwoFactorLoginResult {
   token: string;
+  /**
+   * The device-recognition cookie's new value. Given only once the second factor is proven: made at
+   * the password step, it would mark a browser that never finished signing in as one that did, and
+   * the new-browser notice (SPEC §7) would never go out for an account with 2FA.
+   */
+  knownDevice: string;
   recoveryCodesRemaining?: number;
   device?: { token: string; expiresAt: number };
 }
@@ -54,6 +61,7 @@ async function issueLogin(
   if (recoveryUnderWay) await cancelRecoveriesOnSecondFactor(ctx, userId, meta);
   return {
     token,
+    knownDevice: knownDeviceToken(ctx, userId),
     ...(proven.recoveryCodesRemaining !== undefined ? { recoveryCodesRemaining: proven.recoveryCodesRemaining } : {}),
     ...(device ? { device } : {}),
   };

@@ -188,6 +188,41 @@ for (const { kind, skip } of databaseKinds()) {
       assert.deepEqual(kinds.filter((k) => k === 'new_device_sign_in').length, 1);
     });
 
+    test('new-device notice with 2FA: the browser is recognised only once its second step is done', async () => {
+      const owner = await signup('device2fa@example.com');
+      nextStep(clock);
+      const { secret } = await enableTwoFactor(owner, clock);
+      const userId = await userIdOf(server, 'device2fa@example.com');
+      const notices = async () => (await listOutbox(server.ctx.db)).filter((x) => x.userId === userId && x.kind === 'new_device_sign_in').length;
+      const android = 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Mobile Safari/537.36';
+      const phone = server.client({ 'user-agent': android });
+      const step1 = await phone.post(`${API}/login`, { email: 'device2fa@example.com', password: PASSWORD });
+      assert.equal(step1.json.status, 'two_factor_required');
+      // The password alone does not make this a browser that signed in (nor one with a budget of its own).
+      assert.equal(phone.cookies.has('twofold_known'), false);
+      nextStep(clock);
+      assert.equal((await phone.post(`${API}/login/two-factor`, { method: 'totp', code: codeAt(secret, clock.now()) })).status, 200);
+      assert.ok(phone.cookies.has('twofold_known'));
+      assert.match((await smtp.find('device2fa@example.com', /New sign-in/)).parsed.text ?? '', /Android/);
+      assert.equal(await notices(), 1);
+
+      // The same browser after an update (another user agent) is recognised by its cookie.
+      const updated = server.client({ 'user-agent': android.replace('126.0', '127.0') });
+      updated.cookies.set('twofold_known', phone.cookies.get('twofold_known')!);
+      assert.equal((await updated.post(`${API}/login`, { email: 'device2fa@example.com', password: PASSWORD })).json.status, 'two_factor_required');
+      nextStep(clock);
+      assert.equal((await updated.post(`${API}/login/two-factor`, { method: 'totp', code: codeAt(secret, clock.now()) })).status, 200);
+      assert.equal(await notices(), 1);
+
+      // A password step that never finishes leaves a later browser new: it is told of.
+      const stranger = server.client({ 'user-agent': 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0' });
+      assert.equal((await stranger.post(`${API}/login`, { email: 'device2fa@example.com', password: PASSWORD })).json.status, 'two_factor_required');
+      assert.equal(await notices(), 1, 'no notice before the second step');
+      nextStep(clock);
+      assert.equal((await stranger.post(`${API}/login/two-factor`, { method: 'totp', code: codeAt(secret, clock.now()) })).status, 200);
+      assert.equal(await notices(), 2);
+    });
+
     test('single use under concurrent requests: one link, ten requests at once, one success', async () => {
       const owner = await signup('race@example.com');
       nextStep(clock);

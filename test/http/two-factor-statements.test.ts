@@ -5,7 +5,7 @@ import { manualClock } from '../../src/core/clock.js';
 import type { Answer } from '../helpers/client.js';
 import { databaseKinds } from '../helpers/databases.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { API, codeAt, logTypes, nextStep, pendingLogin, rowsOf, signupWithTwoFactor, userIdOf, wrongCode, type TwoFactorUser } from '../helpers/totp.js';
+import { API, codeAt, logTypes, nextStep, pendingLogin, rowsOf, signupWithTwoFactor, totpLogin, userIdOf, wrongCode, type TwoFactorUser } from '../helpers/totp.js';
 
 const BEGIN = /^\s*(begin|start transaction)\b/i;
 const END = /^\s*(commit|rollback)\b/i;
@@ -72,7 +72,10 @@ for (const { kind, skip } of databaseKinds()) {
     const listing = (s: Statements) => [...s.outside.map((q) => `outside: ${q}`), ...s.inside.map((q) => `inside: ${q}`)].join('\n');
 
     test('a correct app code: one transaction of at most 6 statements, which begins by claiming the attempt', async () => {
-      const c = await pendingLogin(server, user);
+      // From a browser that signed in before (it has its recognition cookie): a new one also looks
+      // up earlier sign-ins and queues the new-browser notice.
+      const { client: returning } = await totpLogin(server, clock, user);
+      const c = await pendingLogin(server, user, returning);
       nextStep(clock);
       const s = await statementsOf(() => c.post(`${API}/login/two-factor`, { method: 'totp', code: codeAt(user.secret, clock.now()) }));
       assert.equal(s.answer.status, 200, s.answer.text);

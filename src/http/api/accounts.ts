@@ -52,11 +52,11 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
           deviceToken: readCookie(request, names.device),
         }),
       );
-      setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
       if (result.status === 'two_factor_required') {
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);
         return { status: result.status, methods: result.methods };
       }
+      setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
       setCookie(reply, ctx.config, names.session, result.token, ctx.config.sessionMaxMs);
       return { status: 'ok' as const, ...(result.accountRecovered ? { accountRecovered: true as const } : {}) };
     },

@@ -9,6 +9,7 @@ import { authOf, loadAuth } from '../auth.js';
 import { cookieNames, readCookie, setCookie } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import { errors, Obj, type App } from '../schemas.js';
+import { KNOWN_DEVICE_MAX_AGE_MS, knownDeviceToken } from '../../service/password-throttle.js';
 import { AuthenticationResponse, CreationOptions, KeyView, RegistrationResponse, RequestOptions } from './security-keys.js';
 
 /** The cookie that binds a passwordless sign-in's challenges to the browser that asked for them. */
@@ -27,8 +28,11 @@ export async function issuePasskeyOptions(ctx: Context, request: FastifyRequest,
 /** Checks a passkey answer and, when it signs in, sets the new session cookie. */
 export async function completePasskeySignIn(ctx: Context, request: FastifyRequest, reply: FastifyReply, response: unknown): Promise<void> {
   const previous = await loadAuth(ctx, request);
-  const { token } = await countSecondFactor('passkey', signInWithPasskey(ctx, readCookie(request, passkeyCookieName(ctx.config)), response, requestMeta(request), previous?.session.id));
-  setCookie(reply, ctx.config, cookieNames(ctx.config).session, token, ctx.config.sessionMaxMs);
+  const { token, userId } = await countSecondFactor('passkey', signInWithPasskey(ctx, readCookie(request, passkeyCookieName(ctx.config)), response, requestMeta(request), previous?.session.id));
+  const names = cookieNames(ctx.config);
+  setCookie(reply, ctx.config, names.session, token, ctx.config.sessionMaxMs);
+  // A passkey sign-in is a sign-in: the browser is recognised from now on, as after a password one.
+  setCookie(reply, ctx.config, names.known, knownDeviceToken(ctx, userId), KNOWN_DEVICE_MAX_AGE_MS);
 }
 
 /** Passkeys (SPEC §10): passwordless sign-in, adding a passkey, renaming any key. */

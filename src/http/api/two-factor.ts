@@ -13,6 +13,7 @@ import { requestMeta } from '../request-meta.js';
 import { errors, NewPassword, Obj, Password, type App } from '../schemas.js';
 import type { FastifyReply } from 'fastify';
 import { TRUSTED_DEVICE_MS } from '../../core/trusted-device.js';
+import { KNOWN_DEVICE_MAX_AGE_MS } from '../../service/password-throttle.js';
 
 const Code = Type.String({ maxLength: 128, description: '6-digit app code, or a recovery code (case, spaces and dashes ignored)' });
 const CodeMethod = Type.Union([Type.Literal('totp'), Type.Literal('recovery_code')]);
@@ -34,10 +35,11 @@ export const TwoFactorLoginBody = Obj({
   trustDevice: Type.Optional(Type.Boolean({ description: 'remember this browser for 30 days' })),
 });
 
-/** Sets the cookies a finished login carries: the new session and, if asked for, the device. */
+/** Sets the cookies a finished login carries: the new session, the browser's recognition and, if asked for, the trusted device. */
 export function applyLoginCookies(reply: FastifyReply, ctx: Context, result: TwoFactorLoginResult): void {
   const names = cookieNames(ctx.config);
   setCookie(reply, ctx.config, names.session, result.token, ctx.config.sessionMaxMs);
+  setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
   if (result.device) setCookie(reply, ctx.config, names.device, result.device.token, TRUSTED_DEVICE_MS);
 }
 

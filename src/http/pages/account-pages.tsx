@@ -148,11 +148,11 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
           deviceToken: readCookie(request, names.device),
         }),
       );
-      setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
       if (result.status === 'two_factor_required') {
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);
         return reply.redirect(withNext('/login/two-factor', next), 303);
       }
+      setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
       setCookie(reply, ctx.config, names.session, result.token, ctx.config.sessionMaxMs);
       // An account recovery just removed every factor (SPEC §12): set one up again first.
       if (result.accountRecovered) return reply.redirect('/settings?notice=account_recovered', 303);
