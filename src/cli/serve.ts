@@ -18,7 +18,7 @@ const RECOVERY_NOTICES_MS = 15_000;
  * requests finish (answered with `Connection: close`) and then closes the database.
  */
 export async function serve(config: Config): Promise<void> {
-  const store = openStore(config.databaseUrl);
+  const store = openStore(config.databaseUrl, { backgroundCheckpoints: true });
   await migrateToLatest(store);
   const ctx = await buildContext(config, store);
   const app = await buildServer(ctx);

@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type LogConfig, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
 import { registerDirectExecutor, type DirectExecutor } from './prepared.js';
+import { SERVING_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -47,6 +48,8 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase & { pre
 /** `log`: Kysely's query log (the tests count the statements of a request with it). */
 export interface StoreOptions {
   log?: LogConfig;
+  /** SQLite: checkpoint the WAL from a worker thread (store/checkpointer.ts), for a serving process. */
+  backgroundCheckpoints?: boolean;
 }
 
 /**
@@ -99,6 +102,11 @@ export function openSqlite(path: string, opts: StoreOptions = {}): Store {
   // 5-25% faster). Only reads use it; writes still go through the WAL.
   raw.pragma('mmap_size = 1073741824');
   dropValueHistograms(raw);
+  let checkpointer: Checkpointer | undefined;
+  if (opts.backgroundCheckpoints && path !== ':memory:') {
+    raw.pragma(`wal_autocheckpoint = ${SERVING_AUTOCHECKPOINT_PAGES}`);
+    checkpointer = startCheckpointer(path, require.resolve('better-sqlite3'));
+  }
   const statements = withStatementCache(raw);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }), ...(opts.log ? { log: opts.log } : {}) });
   // Prepared hot queries run on the driver directly, except while a transaction is open on the one
@@ -112,7 +120,10 @@ export function openSqlite(path: string, opts: StoreOptions = {}): Store {
   return {
     db,
     dialect: 'sqlite',
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
     backup: async (file) => {
       // The copy holds password hashes and sealed secrets: it is created empty, private to the
       // service's user and exclusively (never over an existing file), before any data goes in;
