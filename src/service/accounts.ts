@@ -122,7 +122,6 @@ export async function login(
     await sendRequiredResetLink(ctx, user, meta);
     throw passwordResetRequired();
   }
-  const knownDevice = knownDeviceToken(ctx, user.id);
   // SPEC §12: a recovery whose wait is over completes at this password login, before the factors
   // it removes are looked at; the person is then signed in without 2FA and sent to set it up.
   const accountRecovered = await completeDueRecovery(ctx, user.id, meta);
@@ -141,11 +140,11 @@ export async function login(
     // SPEC §3: skipping the second factor on a trusted device is a login, but not a fresh one.
     const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: false, amr: ['pwd'], credentialGeneration: user.credentialGeneration, replaces: opts.replaces }, meta);
     await logEvent(ctx, user.id, 'login', meta, { method: 'trusted_device', device: device.label });
-    return { status: 'ok', token, userId: user.id, knownDevice };
+    return { status: 'ok', token, userId: user.id, knownDevice: knownDeviceToken(ctx, user.id) };
   }
   const { token } = await startSession(ctx, { userId: user.id, pending: false, fullyAuthenticated: true, amr: ['pwd'], credentialGeneration, replaces: opts.replaces }, meta);
   await logEvent(ctx, user.id, 'login', meta, { method: 'password' });
-  return { status: 'ok', token, userId: user.id, knownDevice, ...(accountRecovered ? { accountRecovered } : {}) };
+  return { status: 'ok', token, userId: user.id, knownDevice: knownDeviceToken(ctx, user.id), ...(accountRecovered ? { accountRecovered } : {}) };
 }
 
 /**
