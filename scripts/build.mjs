@@ -126,8 +126,9 @@ export async function build() {
   try {
     await bundle(tmp);
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    // The bundle only makes start faster: without it the compiled tree runs, and does the same.
+    rmSync(join(tmp, 'bundle'), { recursive: true, force: true });
+    process.stderr.write(`twofold: bundling failed, the unbundled build will run (${err instanceof Error ? err.message.split('\n')[0] : err})\n`);
   }
   // The stamp's time is what bin/twofold.mjs compares with the sources.
   writeFileSync(join(tmp, '.built'), new Date().toISOString() + '\n');
