@@ -7,6 +7,7 @@
  *   BENCH_SECONDS (5)      length of each measurement     BENCH_CONNECTIONS (50)  concurrent connections
  *   BENCH_ACCOUNTS (1e6)   accounts of the scale check    BENCH_LOADGEN=autocannon  even when wrk is there
  *   BENCH_TWOFOLD=<dir>    a Twofold checkout to measure instead of this one (before/after figures)
+ *   BENCH_ROUNDS (3)       alternating floor/Twofold rounds of the session check on the big database
  *   TWOFOLD_TEST_DATABASE_URL  also PostgreSQL (a database is created and dropped)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,6 +26,8 @@ import { defaultHashConcurrency } from '../src/core/password.js';
 const ROOT = resolve(import.meta.dirname, '..');
 const TWOFOLD = resolve(process.env.BENCH_TWOFOLD ?? ROOT);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+/** Alternating floor/Twofold rounds of the session check on the big database (headToHead). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 1_000_000);
 const SMALL = 1_000;
@@ -208,7 +211,35 @@ async function sessionsFor(name: string, d: BenchDatabase, of: number, stale = f
   return cookieFile(name, tokens);
 }
 
-async function measureTwofold(label: string, big: BenchDatabase, small: BenchDatabase, totpFrom: number, floor: Record<string, number>, extra: string[]) {
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+/**
+ * The session check of the floor and of Twofold in alternating rounds, both servers up, on the same
+ * sessions. On a shared VM two runs minutes apart differ by 10-50%; a ratio of medians from
+ * interleaved rounds is what that noise disturbs least.
+ */
+async function headToHead(label: string, twofoldUrl: string, floorUrl: string, cookies: string): Promise<void> {
+  const f: number[] = [];
+  const t: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    f.push((await load({ url: floorUrl, method: 'GET', cookies, pick: 'random' })).rps);
+    t.push((await load({ url: `${twofoldUrl}/api/v1/me`, method: 'GET', cookies, pick: 'random' })).rps);
+  }
+  const ratio = (100 * median(t)) / median(f);
+  const rounds = t.map((x, i) => `${fmt(x)}/${fmt(f[i]!)}`).join(', ');
+  rows.push([`GET /api/v1/me (${fmt(ACCOUNTS)}), alternating with the floor`, `Twofold ${label}`, fmt(median(t)), '', '', `${fmt(ratio)}%`, `median of ${ROUNDS} rounds; the floor on ${label}: ${fmt(median(f))}; Twofold/floor per round: ${rounds}`]);
+  console.error(`  head to head (${label}): Twofold ${fmt(median(t))} req/s, floor ${fmt(median(f))} req/s, ${fmt(ratio)}% (${rounds})`);
+}
+
+async function measureTwofold(
+  label: string,
+  big: BenchDatabase,
+  small: BenchDatabase,
+  totpFrom: number,
+  floor: Record<string, number>,
+  extra: string[],
+  floorServer: { start: () => Promise<Server>; path: string },
+) {
   let server = await startTwofold(small.url);
   await sleep(1000);
   const idleRss = rssMb(server.child.pid!);
@@ -222,6 +253,14 @@ async function measureTwofold(label: string, big: BenchDatabase, small: BenchDat
   const bigSessions = await sessionsFor(`${label}-big`, big, ACCOUNTS);
   const me = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: bigSessions, pick: 'random' });
   row(`GET /api/v1/me (${fmt(ACCOUNTS)} accounts)`, `Twofold ${label}`, me, floor.me, `${fmt((100 * me.rps) / smallMe.rps)}% of 1 k${floor.mePg ? `; ${fmt((100 * me.rps) / floor.mePg)}% of the PostgreSQL floor` : ''}`);
+  if (ROUNDS > 0) {
+    const f = await floorServer.start();
+    try {
+      await headToHead(label, server.url, f.url + floorServer.path, await sessionsFor(`${label}-h2h`, big, ACCOUNTS));
+    } finally {
+      await f.stop();
+    }
+  }
   const stale = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: await sessionsFor(`${label}-stale`, big, ACCOUNTS, true), pick: 'random' });
   row(`GET /api/v1/me (${fmt(ACCOUNTS)}), sessions last seen 5 min ago`, `Twofold ${label}`, stale, floor.me, 'each session’s first request writes last_seen_at');
 
@@ -319,7 +358,7 @@ async function main(): Promise<void> {
       lastSeen: (tokens, at) => using((db) => lastSeenSqlite(db, tokens, at)),
     };
   };
-  await measureTwofold('SQLite', sqliteBench(bigPath), sqliteBench(smallPath), TOTP_SLICE, floor, extra);
+  await measureTwofold('SQLite', sqliteBench(bigPath), sqliteBench(smallPath), TOTP_SLICE, floor, extra, { start: () => startFloor({ FLOOR_DB: bigPath }), path: '/me' });
 
   if (PG_ADMIN) {
     const { default: pg } = await import('pg');
@@ -360,7 +399,10 @@ async function main(): Promise<void> {
         };
         return { url, pending: (from, to) => using((c) => pendingPostgres(c, from, to)), lastSeen: (tokens, at) => using((c) => lastSeenPostgres(c, tokens, at)) };
       };
-      await measureTwofold('PostgreSQL', postgresBench(urlOf(names[1]!)), postgresBench(urlOf(names[0]!)), 2 * TOTP_SLICE, { ...floor, mePg: fmepg.rps }, extra);
+      await measureTwofold('PostgreSQL', postgresBench(urlOf(names[1]!)), postgresBench(urlOf(names[0]!)), 2 * TOTP_SLICE, { ...floor, mePg: fmepg.rps }, extra, {
+        start: () => startFloor({ FLOOR_DB: bigPath, FLOOR_PG_URL: urlOf(names[1]!) }),
+        path: '/me-pg',
+      });
     } finally {
       for (const name of names) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await admin.end();
