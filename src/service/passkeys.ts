@@ -13,6 +13,7 @@ import { logEvent } from './security-log.js';
 import { credentialGenerationOf } from '../store/credential-generation.js';
 import { startSession } from './sessions.js';
 import { refuseIfLocked } from './accounts.js';
+import { knownDeviceToken } from './password-throttle.js';
 import { webauthn } from './webauthn-module.js';
 
 /*
@@ -67,6 +68,8 @@ export async function passkeySignInOptions(ctx: Context, ceremonyToken: string |
 export interface PasskeySignIn {
   token: string;
   userId: string;
+  /** The device-recognition cookie's new value: a passkey sign-in is a sign-in. */
+  knownDevice: string;
 }
 
 /**
@@ -141,5 +144,5 @@ export async function signInWithPasskey(
     meta,
   );
   await logEvent(ctx, key.userId, 'login', meta, { method: 'passkey', key: key.name });
-  return { token, userId: key.userId };
+  return { token, userId: key.userId, knownDevice: knownDeviceToken(ctx, key.userId) };
 }

@@ -8,7 +8,7 @@ import { clearCookie, cookieNames, readCookie, setCookie } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import { Credentials, errors, LoginAnswer, Me, NewAccount, UserRef, type App } from '../schemas.js';
 import { PENDING_LOGIN_MS } from '../../core/session.js';
-import { KNOWN_DEVICE_MAX_AGE_MS } from '../../service/password-throttle.js';
+import { applyLoginCookies } from './two-factor.js';
 
 export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: number; timeWindow: number }): void {
   const names = cookieNames(ctx.config);
@@ -56,8 +56,7 @@ export function accountRoutes(app: App, ctx: Context, authRateLimit: { max: numb
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);
         return { status: result.status, methods: result.methods };
       }
-      setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
-      setCookie(reply, ctx.config, names.session, result.token, ctx.config.sessionMaxMs);
+      applyLoginCookies(reply, ctx, result);
       return { status: 'ok' as const, ...(result.accountRecovered ? { accountRecovered: true as const } : {}) };
     },
   );

@@ -6,10 +6,10 @@ import type { Context } from '../../service/context.js';
 import { PASSKEY_CEREMONY_TTL_MS, passkeySignInOptions, signInWithPasskey } from '../../service/passkeys.js';
 import { addSecurityKey, registrationOptions, renameKey } from '../../service/security-keys.js';
 import { authOf, loadAuth } from '../auth.js';
-import { cookieNames, readCookie, setCookie } from '../cookies.js';
+import { readCookie, setCookie } from '../cookies.js';
 import { requestMeta } from '../request-meta.js';
 import { errors, Obj, type App } from '../schemas.js';
-import { KNOWN_DEVICE_MAX_AGE_MS, knownDeviceToken } from '../../service/password-throttle.js';
+import { applyLoginCookies } from './two-factor.js';
 import { AuthenticationResponse, CreationOptions, KeyView, RegistrationResponse, RequestOptions } from './security-keys.js';
 
 /** The cookie that binds a passwordless sign-in's challenges to the browser that asked for them. */
@@ -28,11 +28,7 @@ export async function issuePasskeyOptions(ctx: Context, request: FastifyRequest,
 /** Checks a passkey answer and, when it signs in, sets the new session cookie. */
 export async function completePasskeySignIn(ctx: Context, request: FastifyRequest, reply: FastifyReply, response: unknown): Promise<void> {
   const previous = await loadAuth(ctx, request);
-  const { token, userId } = await countSecondFactor('passkey', signInWithPasskey(ctx, readCookie(request, passkeyCookieName(ctx.config)), response, requestMeta(request), previous?.session.id));
-  const names = cookieNames(ctx.config);
-  setCookie(reply, ctx.config, names.session, token, ctx.config.sessionMaxMs);
-  // A passkey sign-in is a sign-in: the browser is recognised from now on, as after a password one.
-  setCookie(reply, ctx.config, names.known, knownDeviceToken(ctx, userId), KNOWN_DEVICE_MAX_AGE_MS);
+  applyLoginCookies(reply, ctx, await countSecondFactor('passkey', signInWithPasskey(ctx, readCookie(request, passkeyCookieName(ctx.config)), response, requestMeta(request), previous?.session.id)));
 }
 
 /** Passkeys (SPEC §10): passwordless sign-in, adding a passkey, renaming any key. */

@@ -35,8 +35,11 @@ export const TwoFactorLoginBody = Obj({
   trustDevice: Type.Optional(Type.Boolean({ description: 'remember this browser for 30 days' })),
 });
 
-/** Sets the cookies a finished login carries: the new session, the browser's recognition and, if asked for, the trusted device. */
-export function applyLoginCookies(reply: FastifyReply, ctx: Context, result: TwoFactorLoginResult): void {
+/**
+ * Sets the cookies every finished login carries (password, second factor, passkey): the new
+ * session, the browser's recognition and, if asked for, the trusted device.
+ */
+export function applyLoginCookies(reply: FastifyReply, ctx: Context, result: Pick<TwoFactorLoginResult, 'token' | 'knownDevice' | 'device'>): void {
   const names = cookieNames(ctx.config);
   setCookie(reply, ctx.config, names.session, result.token, ctx.config.sessionMaxMs);
   setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);

@@ -1,4 +1,4 @@
-import { KNOWN_DEVICE_MAX_AGE_MS } from '../../service/password-throttle.js';
+import { applyLoginCookies } from '../api/two-factor.js';
 import { PENDING_LOGIN_MS } from '../../core/session.js';
 import { countLogin } from '../../service/metrics.js';
 import { login, logout, signup } from '../../service/accounts.js';
@@ -152,8 +152,7 @@ export function accountPages(app: App, ctx: Context, authRateLimit: { max: numbe
         setCookie(reply, ctx.config, names.session, result.token, PENDING_LOGIN_MS);
         return reply.redirect(withNext('/login/two-factor', next), 303);
       }
-      setCookie(reply, ctx.config, names.known, result.knownDevice, KNOWN_DEVICE_MAX_AGE_MS);
-      setCookie(reply, ctx.config, names.session, result.token, ctx.config.sessionMaxMs);
+      applyLoginCookies(reply, ctx, result);
       // An account recovery just removed every factor (SPEC §12): set one up again first.
       if (result.accountRecovered) return reply.redirect('/settings?notice=account_recovered', 303);
       return reply.redirect(next ?? '/settings', 303);
