@@ -3,13 +3,15 @@
  * the API): N accounts with one signed-in session each; TOTP accounts with a sealed secret, ten
  * recovery codes and a sign-in the day before from the load generator's browser (it sends no
  * User-Agent); pending logins made just before a TOTP run, whose browser carries the recognition
- * cookie its earlier sign-in left (knownDeviceOf), so a TOTP login queues no new-device mail. Tokens are derived from their index,
- * so a load generator can be handed any of them without a list of a million.
+ * cookie its earlier sign-in left (knownDeviceOf), so a TOTP login queues no new-device mail. Tokens
+ * are derived from their index, so a load generator can be handed any of them without a list of a
+ * million.
  */
 import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import type pg from 'pg';
 import { createSecretBox, type SecretBox } from '../src/core/secret-box.js';
+import { knownDeviceTokenWith } from '../src/service/password-throttle.js';
 
 export const BENCH_PASSWORD = 'bench password that is long enough';
 /** Every bench account shares one TOTP secret, so one code serves every pending login of a run. */
@@ -19,14 +21,9 @@ const b64url = (b: Buffer) => b.toString('base64url');
 export const tokenOf = (kind: 's' | 'p', i: number) => b64url(createHash('sha256').update(`bench-${kind}-${i}`).digest());
 export const sessionIdOf = (token: string) => b64url(createHash('sha256').update(token).digest());
 export const userIdOf = (i: number) => `u${i}`;
-/**
- * The device-recognition cookie a browser keeps from signing in to account i (as
- * src/service/password-throttle.ts makes it: a nonce and its keyed hash for the account).
- */
-export function knownDeviceOf(box: SecretBox, i: number): string {
-  const nonce = createHash('sha256').update(`bench-k-${i}`).digest('base64url').slice(0, 22);
-  return `v1.${nonce}.${box.mac('known-device v1', `${userIdOf(i)}\u0000${nonce}`)}`;
-}
+/** The device-recognition cookie a browser keeps from signing in to account i (its nonce derived from i). */
+export const knownDeviceOf = (box: SecretBox, i: number): string =>
+  knownDeviceTokenWith(box, userIdOf(i), createHash('sha256').update(`bench-k-${i}`).digest('base64url').slice(0, 22));
 export const emailOf = (i: number) => `user${i}@bench.example`;
 
 export interface SeedPlan {

@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { FREE_FAILURES, retryAfterSeconds, type ThrottleScope } from '../core/password-throttle.js';
 import { clearPasswordAttempts, claimPasswordAttempt, findPasswordAttempts } from '../store/password-attempts.js';
 import type { Context } from './context.js';
+import type { SecretBox } from '../core/secret-box.js';
 import { AppError } from './errors.js';
 
 /** How long a browser stays recognised after signing in (browsers cap cookies at 400 days). */
@@ -17,8 +18,12 @@ const TOKEN_SHAPE = /^v1\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{43})$/;
  * HMAC, it needs no table and cannot be made for an account without TWOFOLD_SECRET.
  */
 export function knownDeviceToken(ctx: Context, userId: string): string {
-  const nonce = Buffer.from(ctx.random.bytes(16)).toString('base64url');
-  return `v1.${nonce}.${ctx.box.mac(KNOWN_DEVICE_PURPOSE, `${userId}\u0000${nonce}`)}`;
+  return knownDeviceTokenWith(ctx.box, userId, Buffer.from(ctx.random.bytes(16)).toString('base64url'));
+}
+
+/** The token for a given nonce (22 base64url characters); the bench makes returning browsers' cookies with it. */
+export function knownDeviceTokenWith(box: SecretBox, userId: string, nonce: string): string {
+  return `v1.${nonce}.${box.mac(KNOWN_DEVICE_PURPOSE, `${userId}\u0000${nonce}`)}`;
 }
 
 /** The token's nonce when it was made for `userId` (under the current or a previous secret). */
