@@ -47,11 +47,14 @@ interface Load {
   tool: string;
 }
 
-function cookieFile(name: string, tokens: string[]): string {
+/** A file of Cookie headers, one per line, for the load generator. */
+function cookieLines(name: string, lines: string[]): string {
   const file = join(tmp, name);
-  writeFileSync(file, tokens.map((t) => `twofold_session=${t}`).join('\n') + '\n');
+  writeFileSync(file, lines.join('\n') + '\n');
   return file;
 }
+
+const cookieFile = (name: string, tokens: string[]) => cookieLines(name, tokens.map((t) => `twofold_session=${t}`));
 
 function load(o: { url: string; method: string; body?: string; headers?: Record<string, string>; cookies: string; pick: 'random' | 'sequential'; seconds?: number }): Promise<Load> {
   const child = spawn(process.execPath, [join(ROOT, 'bench/load.mjs'), JSON.stringify({ seconds: SECONDS, connections: CONNECTIONS, ...o })], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -175,10 +178,7 @@ async function migrate(databaseUrl: string): Promise<void> {
 /** Pending logins' cookies, each with the recognition cookie of a browser that signed in to the account before. */
 function pendingCookies(name: string, from: number, to: number): string {
   const box = createSecretBox(SECRET);
-  const file = join(tmp, name);
-  const lines = Array.from({ length: to - from }, (_, k) => `twofold_session=${tokenOf('p', from + k)}; twofold_known=${knownDeviceOf(box, from + k)}`);
-  writeFileSync(file, lines.join('\n') + '\n');
-  return file;
+  return cookieLines(name, Array.from({ length: to - from }, (_, k) => `twofold_session=${tokenOf('p', from + k)}; twofold_known=${knownDeviceOf(box, from + k)}`));
 }
 
 function sample(n: number, of: number): string[] {

@@ -33,7 +33,7 @@ if (process.env.TWOFOLD_RUN_SOURCES === '1') {
     await build();
   }
   // dist/bundle/ is the same code in a few files, which loads faster; the plain tree runs when the
-  // bundler was not installed.
+  // build made no bundle (esbuild not installed, or bundling failed).
   const bundled = join(root, 'dist/bundle/main.js');
   await import(pathToFileURL(existsSync(bundled) ? bundled : join(root, 'dist/cli/main.js')).href);
 }

@@ -57,7 +57,7 @@ const slash = (p) => p.split('\\').join('/');
  * relative to it is right from any chunk. A module bundled keeps its own location: import.meta.url
  * in Twofold's files, and __filename/__dirname in CommonJS packages (which an ES module bundle
  * does not define), become the URL of the file the code came from, relative to the chunk.
- * Returns false when esbuild is not installed (a production install without devDependencies): the
+ * Does nothing when esbuild is not installed (a production install without devDependencies): the
  * unbundled tree then runs.
  */
 async function bundle(tree) {
@@ -65,7 +65,7 @@ async function bundle(tree) {
   try {
     esbuild = await import(pathToFileURL(createRequire(join(root, 'package.json')).resolve('esbuild')).href);
   } catch {
-    return false;
+    return;
   }
   const outdir = join(tree, 'bundle');
   const fromOut = (file) => JSON.stringify(slash(relative(outdir, file)));
@@ -74,7 +74,7 @@ async function bundle(tree) {
     setup(b) {
       b.onLoad({ filter: /\.(c|m)?js$/ }, async (args) => {
         const text = await readFile(args.path, 'utf8');
-        const own = !args.path.includes(`${'/'}node_modules${'/'}`) && !args.path.includes('\\node_modules\\');
+        const own = !/[\\/]node_modules[\\/]/.test(args.path);
         if (own && text.includes('import.meta.url')) {
           return { contents: text.replaceAll('import.meta.url', `__twofoldUrl(${fromOut(args.path)})`), loader: 'js' };
         }
@@ -111,7 +111,6 @@ async function bundle(tree) {
       ].join(' '),
     },
   });
-  return true;
 }
 
 export async function build() {
