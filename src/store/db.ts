@@ -6,7 +6,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { Kysely, PostgresDialect, SqliteDialect, type LogConfig, type SqliteDatabase } from 'kysely';
 import type { Database } from './schema.js';
-import { registerDirectExecutor, type DirectExecutor } from './prepared.js';
+import { registerBatching, registerDirectExecutor, type DirectExecutor } from './prepared.js';
 import { SERVING_AUTOCHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './checkpointer.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -50,6 +50,8 @@ export interface StoreOptions {
   log?: LogConfig;
   /** SQLite: checkpoint the WAL from a worker thread (store/checkpointer.ts), for a serving process. */
   backgroundCheckpoints?: boolean;
+  /** Session lookups of one event-loop turn share one query (store/batch.ts): PostgreSQL by default, SQLite only when asked (tests). */
+  batchLookups?: boolean;
 }
 
 /**
@@ -117,6 +119,7 @@ export function openSqlite(path: string, opts: StoreOptions = {}): Store {
     const stmt = statements.prepare(q.sql);
     return stmt.reader ? { rows: stmt.all(q.parameters as unknown[]), changes: 0 } : { rows: [], changes: Number(stmt.run(q.parameters as unknown[]).changes) };
   });
+  if (opts.batchLookups) registerBatching(db);
   return {
     db,
     dialect: 'sqlite',
@@ -180,6 +183,8 @@ export function openPostgres(url: string, max = 10, opts: StoreOptions = {}): St
     const r = await pool.query(q.sql, q.parameters as unknown[]);
     return { rows: r.rows, changes: r.rowCount ?? 0 };
   });
+  // Session lookups of one event-loop turn share a query (store/batch.ts).
+  if (opts.batchLookups !== false) registerBatching(db);
   return {
     db,
     dialect: 'postgres',

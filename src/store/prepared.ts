@@ -87,3 +87,19 @@ export async function all<R>(db: Kysely<Database>, q: CompiledQuery<R>): Promise
 export async function affected(db: Kysely<Database>, q: CompiledQuery<unknown>): Promise<number> {
   return (await execute(db, q)).changes;
 }
+
+/**
+ * Databases whose lookups are worth batching across requests (store/batch.ts): PostgreSQL, where
+ * each query is a round trip. better-sqlite3 answers in the same call, so SQLite gains nothing from
+ * waiting for others.
+ */
+const batching = new WeakSet<Kysely<Database>>();
+
+/** Only for the root Kysely instance: a transaction's reads must stay inside it. */
+export function registerBatching(db: Kysely<Database>): void {
+  batching.add(db);
+}
+
+export function batches(db: Kysely<Database>): boolean {
+  return batching.has(db);
+}

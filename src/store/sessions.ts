@@ -1,7 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
-import { affected, all, arg, first, prepare } from './prepared.js';
+import { affected, all, arg, batches, first, prepare, type PreparedQuery } from './prepared.js';
+import { batchSize, createBatcher, type Batcher } from './batch.js';
 import type { Database, SessionsTable } from './schema.js';
 import type { TwoFactorStatus } from './two-factor-status.js';
 
@@ -62,35 +63,8 @@ export const SESSION_COLUMNS = [
   'users.email',
 ] as const;
 
-const selectSession = prepare<[id: string], SessionRow>((db) =>
-  db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .select(SESSION_COLUMNS)
-    .where('sessions.id', '=', arg<string>(0))
-    .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
-);
-
 /** A row of SESSION_COLUMNS: the session's own columns and its account's email. */
 export type SessionRow = Selectable<SessionsTable> & { email: string };
-
-/**
- * A session stamped with an older credential generation than the account's is not found: that is
- * how "end every session" works (store/credential-generation.ts).
- *
- * The forward-auth decision's one query: the same session lookup, left-joined to the account's
- * group rows (by the user_groups primary key), one row per group, so group changes apply at the
- * next request.
- */
-const selectSessionWithGroups = prepare<[id: string], SessionRow & { group_name: string | null }>((db) =>
-  db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id')
-    .select([...SESSION_COLUMNS, 'user_groups.name as group_name'])
-    .where('sessions.id', '=', arg<string>(0))
-    .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
-);
 
 interface AccountRow {
   email_verified_at: number | null;
@@ -99,17 +73,34 @@ interface AccountRow {
   codes: number | string;
 }
 
+/** The session lookups come in three kinds, each by one id or by a batch of ids (store/batch.ts). */
+type LookupKind = 'plain' | 'groups' | 'account';
+type LookupRow = SessionRow & Partial<AccountRow> & { group_name?: string | null };
+
+/** `n` ids: arg(0) … arg(n-1). */
+const idsIn = (n: number) => Array.from({ length: n }, (_, i) => arg<string>(i));
+
 /**
- * GET /me's one query: the session lookup with its groups, and what the account has set up as
+ * A session stamped with an older credential generation than the account's is not found: that is
+ * how "end every session" works (store/credential-generation.ts).
+ *
+ * plain: the session and its account's email. groups (the forward-auth decision): the same,
+ * left-joined to the account's group rows (by the user_groups primary key), one row per group, so
+ * group changes apply at the next request. account (GET /me): also what the account has set up, as
  * correlated counts over the same indexes twoFactorStatus uses (unused recovery codes from their
  * partial index, never row by row).
  */
-const selectSessionWithAccount = prepare<[id: string], SessionRow & AccountRow & { group_name: string | null }>((db) =>
-  db
-    .selectFrom('sessions')
-    .innerJoin('users', 'users.id', 'sessions.user_id')
-    .leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id')
-    .select((eb) => [
+function lookupQuery(kind: LookupKind, n: number) {
+  return prepare<string[], LookupRow>((db) => {
+    const base = db
+      .selectFrom('sessions')
+      .innerJoin('users', 'users.id', 'sessions.user_id')
+      .where((eb) => (n === 1 ? eb('sessions.id', '=', arg<string>(0)) : eb('sessions.id', 'in', idsIn(n))))
+      .whereRef('sessions.credential_generation', '=', 'users.credential_generation');
+    if (kind === 'plain') return base.select(SESSION_COLUMNS);
+    const withGroups = base.leftJoin('user_groups', 'user_groups.user_id', 'sessions.user_id');
+    if (kind === 'groups') return withGroups.select([...SESSION_COLUMNS, 'user_groups.name as group_name']);
+    return withGroups.select((eb) => [
       ...SESSION_COLUMNS,
       'users.email_verified_at',
       'user_groups.name as group_name',
@@ -126,39 +117,70 @@ const selectSessionWithAccount = prepare<[id: string], SessionRow & AccountRow &
         .whereRef('recovery_codes.user_id', '=', 'sessions.user_id')
         .where('recovery_codes.used_at', 'is', null)
         .as('codes'),
-    ])
-    .where('sessions.id', '=', arg<string>(0))
-    .whereRef('sessions.credential_generation', '=', 'users.credential_generation'),
-);
+    ]);
+  });
+}
 
-const groupsOf = (rows: { group_name: string | null }[]) => rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort();
+/** Most ids in one batched lookup; batches are padded to a power of two up to it (batchSize). */
+const MAX_BATCH = 64;
+
+/** Each kind's query for 1, 2, 4 … MAX_BATCH ids, built on first use. */
+const lookups = new Map<string, PreparedQuery<string[], LookupRow>>();
+function lookupFor(kind: LookupKind, n: number): PreparedQuery<string[], LookupRow> {
+  const key = `${kind}:${n}`;
+  let q = lookups.get(key);
+  if (!q) {
+    q = lookupQuery(kind, n);
+    lookups.set(key, q);
+  }
+  return q;
+}
+
+/** The batched lookups of one database; the padding repeats an id, which matches nothing new. */
+const batchers = new WeakMap<Kysely<Database>, Record<LookupKind, Batcher<LookupRow>>>();
+function batcherOf(db: Kysely<Database>): Record<LookupKind, Batcher<LookupRow>> {
+  let b = batchers.get(db);
+  if (!b) {
+    const make = (kind: LookupKind) =>
+      createBatcher<LookupRow>(
+        (ids) => {
+          const n = batchSize(ids.length, MAX_BATCH);
+          const padded = ids.length === n ? ids : [...ids, ...Array<string>(n - ids.length).fill(ids[0]!)];
+          return all(db, lookupFor(kind, n)(db, ...padded));
+        },
+        (row) => row.id,
+        MAX_BATCH,
+      );
+    b = { plain: make('plain'), groups: make('groups'), account: make('account') };
+    batchers.set(db, b);
+  }
+  return b;
+}
+
+const lookup = (db: Kysely<Database>, kind: LookupKind, id: string): Promise<LookupRow[]> =>
+  batches(db) ? batcherOf(db)[kind].load(id) : all(db, lookupFor(kind, 1)(db, id));
+
+const groupsOf = (rows: { group_name?: string | null }[]) => rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort();
 
 /**
  * The hot path: one primary-key lookup joined to the user's email, prepared once. With `groups`,
- * the account's groups in the same query; with `account`, also what GET /me shows.
+ * the account's groups in the same query; with `account`, also what GET /me shows. On a database
+ * that batches (PostgreSQL), lookups made in the same turn of the event loop share one query.
  */
 export async function findSession(db: Kysely<Database>, id: string, opts: { groups?: boolean; account?: boolean } = {}): Promise<SessionWithUser | null> {
-  if (opts.account) {
-    const rows = await all(db, selectSessionWithAccount(db, id));
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      email: r.email,
-      groups: groupsOf(rows),
-      account: {
-        emailVerified: r.email_verified_at !== null,
-        twoFactor: { totp: Number(r.totp) > 0, securityKeys: Number(r.keys), recoveryCodesRemaining: Number(r.codes) },
-      },
-      session: toSession(r),
+  const kind: LookupKind = opts.account ? 'account' : opts.groups ? 'groups' : 'plain';
+  const rows = await lookup(db, kind, id);
+  const r = rows[0];
+  if (!r) return null;
+  const found: SessionWithUser = { email: r.email, session: toSession(r) };
+  if (kind !== 'plain') found.groups = groupsOf(rows);
+  if (kind === 'account') {
+    found.account = {
+      emailVerified: r.email_verified_at !== null,
+      twoFactor: { totp: Number(r.totp) > 0, securityKeys: Number(r.keys), recoveryCodesRemaining: Number(r.codes) },
     };
   }
-  if (opts.groups) {
-    const rows = await all(db, selectSessionWithGroups(db, id));
-    const r = rows[0];
-    return r ? { email: r.email, groups: groupsOf(rows), session: toSession(r) } : null;
-  }
-  const r = await first(db, selectSession(db, id));
-  return r ? { email: r.email, session: toSession(r) } : null;
+  return found;
 }
 
 /** A row of SESSION_COLUMNS as the domain's Session. */
