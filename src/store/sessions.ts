@@ -121,8 +121,11 @@ function lookupQuery(kind: LookupKind, n: number) {
   });
 }
 
-/** Most ids in one batched lookup; batches are padded to a power of two up to it (batchSize). */
-const MAX_BATCH = 64;
+/**
+ * Most ids in one batched lookup; batches are padded to a power of two up to it (batchSize). Fifty
+ * requests at once then make two or more queries, which PostgreSQL runs on as many backends.
+ */
+const MAX_BATCH = 32;
 
 /** Each kind's query for 1, 2, 4 … MAX_BATCH ids, built on first use. */
 const lookups = new Map<string, PreparedQuery<string[], LookupRow>>();

@@ -63,26 +63,27 @@ for (const { kind, skip } of databaseKinds()) {
     });
 
     for (const opts of [{}, { groups: true }, { account: true }]) {
-      test(`a burst of lookups ${JSON.stringify(opts)} answers as one-by-one lookups do, in a query per 64`, async () => {
-        const ids = [...sessions, ...sessions.slice(0, 10), 'unknown-session', id()];
+      test(`a burst of lookups ${JSON.stringify(opts)} answers as one-by-one lookups do, in a query per 32`, async () => {
+        // Ten ids asked for twice in the first batch's turn, which share its query.
+        const ids = [...sessions.slice(0, 10), ...sessions, 'unknown-session', id()];
         const one: unknown[] = [];
         for (const s of ids) one.push(await findSession(plain.store.db, s, opts));
         lookups.length = 0;
         const burst = await Promise.all(ids.map((s) => findSession(database.store.db, s, opts)));
         assert.deepEqual(burst, one);
-        assert.equal(lookups.length, 2, `92 distinct ids in two queries, not ${lookups.length}`);
+        assert.equal(lookups.length, 3, `92 distinct ids in three queries, not ${lookups.length}`);
 
         const found = burst.filter((b) => b !== null);
         assert.equal(found.length, 60 + 7, 'the third account’s sessions are ended; unknown ids are not found');
-        const first = burst[0]!;
+        const first = burst[10]!;
         assert.equal(first.session.pending, true);
         assert.equal(first.email, 'p0@example.com');
         if ('groups' in opts || 'account' in opts) assert.deepEqual(first.groups, ['admins', 'ops']);
         else assert.equal(first.groups, undefined);
         if ('account' in opts) {
           assert.deepEqual(first.account, { emailVerified: false, twoFactor: { totp: true, securityKeys: 2, recoveryCodesRemaining: 3 } });
-          assert.deepEqual(burst[1]!.account, { emailVerified: false, twoFactor: { totp: false, securityKeys: 0, recoveryCodesRemaining: 0 } });
-          assert.deepEqual(burst[1]!.groups, []);
+          assert.deepEqual(burst[11]!.account, { emailVerified: false, twoFactor: { totp: false, securityKeys: 0, recoveryCodesRemaining: 0 } });
+          assert.deepEqual(burst[11]!.groups, []);
         }
       });
     }
