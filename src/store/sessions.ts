@@ -202,12 +202,59 @@ export function toSession(r: Omit<SessionRow, 'email'>): Session {
   };
 }
 
-const updateLastSeen = prepare<[id: string, now: number], unknown>((db) =>
-  db.updateTable('sessions').set({ last_seen_at: arg(1) }).where('id', '=', arg<string>(0)),
-);
+/** last_seen_at = arg(0) for `n` sessions, arg(1) … arg(n). */
+const touches = new Map<number, PreparedQuery<(string | number)[], unknown>>();
+function touchFor(n: number): PreparedQuery<(string | number)[], unknown> {
+  let q = touches.get(n);
+  if (!q) {
+    q = prepare<(string | number)[], unknown>((db) =>
+      db
+        .updateTable('sessions')
+        .set({ last_seen_at: arg<number>(0) })
+        .where((eb) => (n === 1 ? eb('id', '=', arg<string>(1)) : eb('id', 'in', Array.from({ length: n }, (_, i) => arg<string>(i + 1))))),
+    );
+    touches.set(n, q);
+  }
+  return q;
+}
+
+/**
+ * On a database that batches, the touches of one turn are one UPDATE (one commit on PostgreSQL),
+ * stamped with the latest of their times: they were all asked for within that turn.
+ */
+const touchBatchers = new WeakMap<Kysely<Database>, { batcher: Batcher<never>; latest: number }>();
+function touchBatcherOf(db: Kysely<Database>) {
+  let t = touchBatchers.get(db);
+  if (!t) {
+    const state = {
+      latest: 0,
+      batcher: createBatcher<never>(
+        async (ids) => {
+          const now = state.latest;
+          state.latest = 0;
+          const n = batchSize(ids.length, MAX_BATCH);
+          const padded = ids.length === n ? ids : [...ids, ...Array<string>(n - ids.length).fill(ids[0]!)];
+          await affected(db, touchFor(n)(db, now, ...padded));
+          return [];
+        },
+        () => '',
+        MAX_BATCH,
+      ),
+    };
+    t = state;
+    touchBatchers.set(db, t);
+  }
+  return t;
+}
 
 export async function touchSession(db: Kysely<Database>, id: string, now: number): Promise<void> {
-  await affected(db, updateLastSeen(db, id, now));
+  if (!batches(db)) {
+    await affected(db, touchFor(1)(db, now, id));
+    return;
+  }
+  const t = touchBatcherOf(db);
+  t.latest = Math.max(t.latest, now);
+  await t.batcher.load(id);
 }
 
 /** A full authentication inside a live session (re-authentication): fresh now, with what it proved. */

@@ -4,7 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import type { CompiledQuery } from 'kysely';
 import { openStore } from '../../src/store/db.js';
 import { addGroups } from '../../src/store/groups.js';
-import { findSession, insertSession } from '../../src/store/sessions.js';
+import { findSession, insertSession, touchSession } from '../../src/store/sessions.js';
 import { insertUser } from '../../src/store/users.js';
 import { createTestDatabase, databaseKinds, type TestDatabase } from '../helpers/databases.js';
 
@@ -26,7 +26,8 @@ for (const { kind, skip } of databaseKinds()) {
       database = await createTestDatabase(kind, {
         batchLookups: true,
         log: (e) => {
-          if (e.level === 'query' && /from "sessions"/.test((e.query as CompiledQuery).sql)) lookups.push((e.query as CompiledQuery).sql);
+          const text = (e.query as CompiledQuery).sql;
+          if (e.level === 'query' && /from "sessions"|^update "sessions"/.test(text)) lookups.push(text);
         },
       });
       // The same database through a store that looks up one session per query.
@@ -87,6 +88,21 @@ for (const { kind, skip } of databaseKinds()) {
         }
       });
     }
+
+    test('the touches of one turn are one write per 32 sessions, each session stamped', async () => {
+      const db = database.store.db;
+      const now = Date.now() + 60_000;
+      lookups.length = 0;
+      await Promise.all(sessions.slice(0, 40).map((s, i) => touchSession(db, s, now - (i % 2))));
+      assert.deepEqual(lookups.map((q) => q.split(' ')[0]), ['update', 'update']);
+      const seen = await db.selectFrom('sessions').select(['id', 'last_seen_at']).where('id', 'in', sessions.slice(0, 41)).execute();
+      const at = new Map(seen.map((r) => [r.id, Number(r.last_seen_at)]));
+      for (const s of sessions.slice(0, 40)) assert.equal(at.get(s), now);
+      assert.notEqual(at.get(sessions[40]!), now, 'a session not touched keeps its time');
+      // One by one, through the store that does not batch, as SQLite runs it.
+      await touchSession(plain.store.db, sessions[40]!, now + 1);
+      assert.equal(Number((await db.selectFrom('sessions').select('last_seen_at').where('id', '=', sessions[40]!).executeTakeFirstOrThrow()).last_seen_at), now + 1);
+    });
 
     test('a lookup sees a write made before it was asked for', async () => {
       const db = database.store.db;
