@@ -214,21 +214,27 @@ async function sessionsFor(name: string, d: BenchDatabase, of: number, stale = f
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * The session check of the floor and of Twofold in alternating rounds, both servers up, on the same
- * sessions. On a shared VM two runs minutes apart differ by 10-50%; a ratio of medians from
- * interleaved rounds is what that noise disturbs least.
+ * The session check of the floor and of Twofold, and Twofold's forward-auth decision, in alternating
+ * rounds, all servers up, on the same sessions. On a shared VM two runs minutes apart differ by
+ * 10-50%; a ratio of medians from interleaved rounds is what that noise disturbs least.
  */
-async function headToHead(label: string, twofoldUrl: string, floorUrl: string, cookies: string): Promise<void> {
+async function headToHead(label: string, twofoldUrl: string, floorUrl: string, cookies: string, forwarded: Record<string, string> | null): Promise<void> {
   const f: number[] = [];
   const t: number[] = [];
+  const fa: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     f.push((await load({ url: floorUrl, method: 'GET', cookies, pick: 'random' })).rps);
     t.push((await load({ url: `${twofoldUrl}/api/v1/me`, method: 'GET', cookies, pick: 'random' })).rps);
+    if (forwarded) fa.push((await load({ url: `${twofoldUrl}/authz/forward-auth`, method: 'GET', headers: forwarded, cookies, pick: 'random' })).rps);
   }
-  const ratio = (100 * median(t)) / median(f);
-  const rounds = t.map((x, i) => `${fmt(x)}/${fmt(f[i]!)}`).join(', ');
-  rows.push([`GET /api/v1/me (${fmt(ACCOUNTS)}), alternating with the floor`, `Twofold ${label}`, fmt(median(t)), '', '', `${fmt(ratio)}%`, `median of ${ROUNDS} rounds; the floor on ${label}: ${fmt(median(f))}; Twofold/floor per round: ${rounds}`]);
-  console.error(`  head to head (${label}): Twofold ${fmt(median(t))} req/s, floor ${fmt(median(f))} req/s, ${fmt(ratio)}% (${rounds})`);
+  const report = (what: string, xs: number[]) => {
+    const ratio = (100 * median(xs)) / median(f);
+    const rounds = xs.map((x, i) => `${fmt(x)}/${fmt(f[i]!)}`).join(', ');
+    rows.push([`${what} (${fmt(ACCOUNTS)}), alternating with the floor`, `Twofold ${label}`, fmt(median(xs)), '', '', `${fmt(ratio)}%`, `median of ${ROUNDS} rounds; the floor's session check on ${label}: ${fmt(median(f))}; Twofold/floor per round: ${rounds}`]);
+    console.error(`  head to head (${label}) ${what}: Twofold ${fmt(median(xs))} req/s, floor ${fmt(median(f))} req/s, ${fmt(ratio)}% (${rounds})`);
+  };
+  report('GET /api/v1/me', t);
+  if (forwarded) report('GET /authz/forward-auth (allow)', fa);
 }
 
 async function measureTwofold(
@@ -253,10 +259,14 @@ async function measureTwofold(
   const bigSessions = await sessionsFor(`${label}-big`, big, ACCOUNTS);
   const me = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: bigSessions, pick: 'random' });
   row(`GET /api/v1/me (${fmt(ACCOUNTS)} accounts)`, `Twofold ${label}`, me, floor.me, `${fmt((100 * me.rps) / smallMe.rps)}% of 1 k${floor.mePg ? `; ${fmt((100 * me.rps) / floor.mePg)}% of the PostgreSQL floor` : ''}`);
+  // The forward-auth decision as Traefik or Caddy asks for it: a signed-in person, a one_factor rule
+  // among a few others, so each answer is an allow (200 with the Remote-* headers).
+  const forwarded = { 'X-Forwarded-Method': 'GET', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.bench.test', 'X-Forwarded-Uri': '/dashboard?tab=1' };
+  const hasForwardAuth = (await fetch(`${server.url}/authz/forward-auth`, { headers: forwarded })).status !== 404;
   if (ROUNDS > 0) {
     const f = await floorServer.start();
     try {
-      await headToHead(label, server.url, f.url + floorServer.path, await sessionsFor(`${label}-h2h`, big, ACCOUNTS));
+      await headToHead(label, server.url, f.url + floorServer.path, await sessionsFor(`${label}-h2h`, big, ACCOUNTS), hasForwardAuth ? forwarded : null);
     } finally {
       await f.stop();
     }
@@ -264,11 +274,7 @@ async function measureTwofold(
   const stale = await load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: await sessionsFor(`${label}-stale`, big, ACCOUNTS, true), pick: 'random' });
   row(`GET /api/v1/me (${fmt(ACCOUNTS)}), sessions last seen 5 min ago`, `Twofold ${label}`, stale, floor.me, 'each session’s first request writes last_seen_at');
 
-  // The forward-auth decision as Traefik or Caddy asks for it: a signed-in person, a one_factor rule
-  // among a few others, so each answer is an allow (200 with the Remote-* headers).
-  const forwarded = { 'X-Forwarded-Method': 'GET', 'X-Forwarded-Proto': 'https', 'X-Forwarded-Host': 'app.bench.test', 'X-Forwarded-Uri': '/dashboard?tab=1' };
-  const fa = await fetch(`${server.url}/authz/forward-auth`, { headers: forwarded });
-  if (fa.status !== 404) {
+  if (hasForwardAuth) {
     const r = await load({ url: `${server.url}/authz/forward-auth`, method: 'GET', headers: forwarded, cookies: await sessionsFor(`${label}-fa`, big, ACCOUNTS), pick: 'random' });
     row('GET /authz/forward-auth (allow)', `Twofold ${label}`, r, floor.me, r.non2xx ? `${fmt(r.non2xx)} not 2xx` : '');
   }
