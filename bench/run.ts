@@ -214,18 +214,27 @@ async function sessionsFor(name: string, d: BenchDatabase, of: number, stale = f
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * The session check of the floor and of Twofold, and Twofold's forward-auth decision, in alternating
- * rounds, all servers up, on the same sessions. On a shared VM two runs minutes apart differ by
+ * The session check of the floor and of Twofold, Twofold's forward-auth decision, and Twofold's session
+ * check on the 1 k database, in alternating rounds, all servers up, on the same sessions. On a shared VM two runs minutes apart differ by
  * 10-50%; a ratio of medians from interleaved rounds is what that noise disturbs least.
  */
-async function headToHead(label: string, twofoldUrl: string, floorUrl: string, cookies: string, forwarded: Record<string, string> | null): Promise<void> {
+async function headToHead(
+  label: string,
+  twofoldUrl: string,
+  floorUrl: string,
+  cookies: string,
+  forwarded: Record<string, string> | null,
+  small: { url: string; cookies: string },
+): Promise<void> {
   const f: number[] = [];
   const t: number[] = [];
   const fa: number[] = [];
+  const s: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     f.push((await load({ url: floorUrl, method: 'GET', cookies, pick: 'random' })).rps);
     t.push((await load({ url: `${twofoldUrl}/api/v1/me`, method: 'GET', cookies, pick: 'random' })).rps);
     if (forwarded) fa.push((await load({ url: `${twofoldUrl}/authz/forward-auth`, method: 'GET', headers: forwarded, cookies, pick: 'random' })).rps);
+    s.push((await load({ url: `${small.url}/api/v1/me`, method: 'GET', cookies: small.cookies, pick: 'random' })).rps);
   }
   const report = (what: string, xs: number[]) => {
     const ratio = (100 * median(xs)) / median(f);
@@ -235,6 +244,11 @@ async function headToHead(label: string, twofoldUrl: string, floorUrl: string, c
   };
   report('GET /api/v1/me', t);
   if (forwarded) report('GET /authz/forward-auth (allow)', fa);
+  // The scale check in the same rounds: a million accounts against a thousand, two servers up.
+  const scale = (100 * median(t)) / median(s);
+  const rounds = t.map((x, i) => `${fmt(x)}/${fmt(s[i]!)}`).join(', ');
+  rows.push([`GET /api/v1/me (${fmt(SMALL)} accounts), alternating`, `Twofold ${label}`, fmt(median(s)), '', '', `${fmt((100 * median(s)) / median(f))}%`, `${fmt(ACCOUNTS)} accounts give ${fmt(scale)}% of this; ${fmt(ACCOUNTS)}/${fmt(SMALL)} per round: ${rounds}`]);
+  console.error(`  head to head (${label}) scale: ${fmt(ACCOUNTS)} accounts ${fmt(median(t))} req/s, ${fmt(SMALL)} accounts ${fmt(median(s))} req/s, ${fmt(scale)}% (${rounds})`);
 }
 
 async function measureTwofold(
@@ -265,9 +279,17 @@ async function measureTwofold(
   const hasForwardAuth = (await fetch(`${server.url}/authz/forward-auth`, { headers: forwarded })).status !== 404;
   if (ROUNDS > 0) {
     const f = await floorServer.start();
+    const smallServer = await startTwofold(small.url);
     try {
-      await headToHead(label, server.url, f.url + floorServer.path, await sessionsFor(`${label}-h2h`, big, ACCOUNTS), hasForwardAuth ? forwarded : null);
+      const smallCookies = await sessionsFor(`${label}-h2h-small`, small, SMALL);
+      // Warmed up as the big one was by the runs before, so that neither round one measures a cold JIT.
+      await load({ url: `${smallServer.url}/api/v1/me`, method: 'GET', cookies: smallCookies, pick: 'random', seconds: 2 });
+      await headToHead(label, server.url, f.url + floorServer.path, await sessionsFor(`${label}-h2h`, big, ACCOUNTS), hasForwardAuth ? forwarded : null, {
+        url: smallServer.url,
+        cookies: smallCookies,
+      });
     } finally {
+      await smallServer.stop();
       await f.stop();
     }
   }
