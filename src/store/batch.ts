@@ -31,7 +31,14 @@ export function createBatcher<R>(run: (keys: string[]) => Promise<R[]>, keyOf: (
   let scheduled = false;
 
   const send = (batch: Map<string, Waiting<R>[]>) => {
-    run([...batch.keys()]).then(
+    let answer: Promise<R[]>;
+    // Sent from setImmediate: a throw there would be uncaught, so it fails the batch's lookups instead.
+    try {
+      answer = run([...batch.keys()]);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.then(
       (rows) => {
         const byKey = new Map<string, R[]>();
         for (const row of rows) {

@@ -59,3 +59,14 @@ test('a failed query fails every lookup of its batch, and the next batch runs an
 test('batch sizes are powers of two up to the most', () => {
   assert.deepEqual([1, 2, 3, 5, 8, 9, 33, 64, 65].map((n) => batchSize(n, 64)), [1, 2, 4, 8, 8, 16, 64, 64, 64]);
 });
+
+test('a query that throws before it is sent fails its lookups, not the process', async () => {
+  const b = createBatcher<Row>(
+    () => {
+      throw new Error('cannot build the query');
+    },
+    (row) => row.key,
+    64,
+  );
+  await assert.rejects(Promise.all([b.load('a'), b.load('b')]), /cannot build the query/);
+});
