@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync } from 'node:crypto';
+import { cryptoRandom } from './random.js';
 
 /**
  * Encryption of secrets at rest (TOTP secrets, viewable recovery codes) with AES-256-GCM, and keyed
@@ -51,7 +52,9 @@ export function createSecretBox(current: Buffer, previous: Buffer[] = []): Secre
   return {
     keyId: key.id,
     encrypt(plaintext, context) {
-      const iv = randomBytes(12);
+      // A random 96-bit nonce per message, never drawn twice (core/random.ts).
+      const nonce = cryptoRandom.bytes(12);
+      const iv = Buffer.from(nonce.buffer, nonce.byteOffset, nonce.byteLength);
       const cipher = createCipheriv('aes-256-gcm', key.enc, iv);
       cipher.setAAD(Buffer.from(context, 'utf8'));
       const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
