@@ -91,3 +91,22 @@ export function batchSize(n: number, max: number): number {
   while (size < n && size < max) size *= 2;
   return size;
 }
+
+/** `keys` (at most `max`) padded to their batchSize by repeating the first, which matches nothing new. */
+export function padBatch(keys: string[], max: number): string[] {
+  const n = batchSize(keys.length, max);
+  return keys.length === n ? keys : [...keys, ...Array<string>(n - keys.length).fill(keys[0]!)];
+}
+
+/** One prepared query per batch size, built on first use: `make(n)` for n ids. */
+export function perBatchSize<Q>(make: (n: number) => Q): (n: number) => Q {
+  const made = new Map<number, Q>();
+  return (n) => {
+    let q = made.get(n);
+    if (q === undefined) {
+      q = make(n);
+      made.set(n, q);
+    }
+    return q;
+  };
+}

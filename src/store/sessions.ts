@@ -2,7 +2,7 @@ import type { Kysely, Selectable } from 'kysely';
 import { parseAmr, serializeAmr, type AmrValue } from '../core/amr.js';
 import type { Session } from '../core/session.js';
 import { affected, all, arg, batches, first, prepare, type PreparedQuery } from './prepared.js';
-import { batchSize, createBatcher, type Batcher } from './batch.js';
+import { createBatcher, padBatch, perBatchSize, type Batcher } from './batch.js';
 import type { Database, SessionsTable } from './schema.js';
 import type { TwoFactorStatus } from './two-factor-status.js';
 
@@ -127,19 +127,14 @@ function lookupQuery(kind: LookupKind, n: number) {
  */
 const MAX_BATCH = 32;
 
-/** Each kind's query for 1, 2, 4 … MAX_BATCH ids, built on first use. */
-const lookups = new Map<string, PreparedQuery<string[], LookupRow>>();
-function lookupFor(kind: LookupKind, n: number): PreparedQuery<string[], LookupRow> {
-  const key = `${kind}:${n}`;
-  let q = lookups.get(key);
-  if (!q) {
-    q = lookupQuery(kind, n);
-    lookups.set(key, q);
-  }
-  return q;
-}
+/** Each kind's query for 1, 2, 4 … MAX_BATCH ids. */
+const lookupFor: Record<LookupKind, (n: number) => PreparedQuery<string[], LookupRow>> = {
+  plain: perBatchSize((n) => lookupQuery('plain', n)),
+  groups: perBatchSize((n) => lookupQuery('groups', n)),
+  account: perBatchSize((n) => lookupQuery('account', n)),
+};
 
-/** The batched lookups of one database; the padding repeats an id, which matches nothing new. */
+/** The batched lookups of one database. */
 const batchers = new WeakMap<Kysely<Database>, Record<LookupKind, Batcher<LookupRow>>>();
 function batcherOf(db: Kysely<Database>): Record<LookupKind, Batcher<LookupRow>> {
   let b = batchers.get(db);
@@ -147,9 +142,8 @@ function batcherOf(db: Kysely<Database>): Record<LookupKind, Batcher<LookupRow>>
     const make = (kind: LookupKind) =>
       createBatcher<LookupRow>(
         (ids) => {
-          const n = batchSize(ids.length, MAX_BATCH);
-          const padded = ids.length === n ? ids : [...ids, ...Array<string>(n - ids.length).fill(ids[0]!)];
-          return all(db, lookupFor(kind, n)(db, ...padded));
+          const padded = padBatch(ids, MAX_BATCH);
+          return all(db, lookupFor[kind](padded.length)(db, ...padded));
         },
         (row) => row.id,
         MAX_BATCH,
@@ -161,7 +155,7 @@ function batcherOf(db: Kysely<Database>): Record<LookupKind, Batcher<LookupRow>>
 }
 
 const lookup = (db: Kysely<Database>, kind: LookupKind, id: string): Promise<LookupRow[]> =>
-  batches(db) ? batcherOf(db)[kind].load(id) : all(db, lookupFor(kind, 1)(db, id));
+  batches(db) ? batcherOf(db)[kind].load(id) : all(db, lookupFor[kind](1)(db, id));
 
 const groupsOf = (rows: { group_name?: string | null }[]) => rows.flatMap((row) => (row.group_name ? [row.group_name] : [])).sort();
 
@@ -203,20 +197,14 @@ export function toSession(r: Omit<SessionRow, 'email'>): Session {
 }
 
 /** last_seen_at = arg(0) for `n` sessions, arg(1) … arg(n). */
-const touches = new Map<number, PreparedQuery<(string | number)[], unknown>>();
-function touchFor(n: number): PreparedQuery<(string | number)[], unknown> {
-  let q = touches.get(n);
-  if (!q) {
-    q = prepare<(string | number)[], unknown>((db) =>
-      db
-        .updateTable('sessions')
-        .set({ last_seen_at: arg<number>(0) })
-        .where((eb) => (n === 1 ? eb('id', '=', arg<string>(1)) : eb('id', 'in', Array.from({ length: n }, (_, i) => arg<string>(i + 1))))),
-    );
-    touches.set(n, q);
-  }
-  return q;
-}
+const touchFor = perBatchSize((n) =>
+  prepare<(string | number)[], unknown>((db) =>
+    db
+      .updateTable('sessions')
+      .set({ last_seen_at: arg<number>(0) })
+      .where((eb) => (n === 1 ? eb('id', '=', arg<string>(1)) : eb('id', 'in', Array.from({ length: n }, (_, i) => arg<string>(i + 1))))),
+  ),
+);
 
 /**
  * On a database that batches, the touches of one turn are one UPDATE (one commit on PostgreSQL),
@@ -232,9 +220,8 @@ function touchBatcherOf(db: Kysely<Database>) {
         async (ids) => {
           const now = state.latest;
           state.latest = 0;
-          const n = batchSize(ids.length, MAX_BATCH);
-          const padded = ids.length === n ? ids : [...ids, ...Array<string>(n - ids.length).fill(ids[0]!)];
-          await affected(db, touchFor(n)(db, now, ...padded));
+          const padded = padBatch(ids, MAX_BATCH);
+          await affected(db, touchFor(padded.length)(db, now, ...padded));
           return [];
         },
         () => '',

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { batchSize, createBatcher } from '../../src/store/batch.js';
+import { batchSize, createBatcher, padBatch, perBatchSize } from '../../src/store/batch.js';
 
 interface Row {
   key: string;
@@ -56,8 +56,15 @@ test('a failed query fails every lookup of its batch, and the next batch runs an
   assert.deepEqual(batches, [['a', 'b'], ['c']]);
 });
 
-test('batch sizes are powers of two up to the most', () => {
+test('batch sizes are powers of two up to the most; a batch is padded with its first key; each size is made once', () => {
   assert.deepEqual([1, 2, 3, 5, 8, 9, 33, 64, 65].map((n) => batchSize(n, 64)), [1, 2, 4, 8, 8, 16, 64, 64, 64]);
+  assert.deepEqual(padBatch(['a', 'b', 'c'], 32), ['a', 'b', 'c', 'a']);
+  assert.deepEqual(padBatch(['a', 'b'], 32), ['a', 'b']);
+  let made = 0;
+  const q = perBatchSize((n) => ({ n, made: ++made }));
+  assert.equal(q(4), q(4));
+  assert.notEqual(q(4), q(8));
+  assert.equal(made, 2);
 });
 
 test('a query that throws before it is sent fails its lookups, not the process', async () => {
