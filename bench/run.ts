@@ -214,9 +214,10 @@ async function sessionsFor(name: string, d: BenchDatabase, of: number, stale = f
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * The session check of the floor and of Twofold, Twofold's forward-auth decision, and Twofold's session
- * check on the 1 k database, in alternating rounds, all servers up, on the same sessions. On a shared VM two runs minutes apart differ by
- * 10-50%; a ratio of medians from interleaved rounds is what that noise disturbs least.
+ * The session check of the floor and of Twofold, Twofold's forward-auth decision, and Twofold's
+ * session check on the 1 k database, in alternating rounds, all servers up, on the same sessions.
+ * On a shared VM two runs minutes apart differ by 10-50%; a ratio of medians from interleaved
+ * rounds is what that noise disturbs least.
  */
 async function headToHead(
   label: string,

@@ -77,8 +77,8 @@ interface AccountRow {
 type LookupKind = 'plain' | 'groups' | 'account';
 type LookupRow = SessionRow & Partial<AccountRow> & { group_name?: string | null };
 
-/** `n` ids: arg(0) … arg(n-1). */
-const idsIn = (n: number) => Array.from({ length: n }, (_, i) => arg<string>(i));
+/** `n` ids from argument `from` on: arg(from) … arg(from + n - 1). */
+const idsIn = (n: number, from = 0) => Array.from({ length: n }, (_, i) => arg<string>(from + i));
 
 /**
  * A session stamped with an older credential generation than the account's is not found: that is
@@ -202,7 +202,7 @@ const touchFor = perBatchSize((n) =>
     db
       .updateTable('sessions')
       .set({ last_seen_at: arg<number>(0) })
-      .where((eb) => (n === 1 ? eb('id', '=', arg<string>(1)) : eb('id', 'in', Array.from({ length: n }, (_, i) => arg<string>(i + 1))))),
+      .where((eb) => (n === 1 ? eb('id', '=', arg<string>(1)) : eb('id', 'in', idsIn(n, 1)))),
   ),
 );
 
