@@ -31,15 +31,26 @@ const PLATFORM = {
 } as const;
 
 async function addAuthenticator(context: BrowserContext, page: Page): Promise<VirtualAuthenticator> {
-  // Counts the autofill (conditional) requests the page has made, so a test can wait until one is
-  // really pending in the browser (see withoutCredentials).
+  // Counts the autofill (conditional) requests the page has made, and those that have ended, so a
+  // test can wait until one is really pending in the browser (see withoutCredentials), or until a
+  // request the page restarted on its own has ended (see the refusal without user verification).
   await context.addInitScript(() => {
-    const w = window as unknown as { __conditionalRequests: number };
+    const w = window as unknown as { __conditionalRequests: number; __conditionalEnded: number };
     w.__conditionalRequests = 0;
+    w.__conditionalEnded = 0;
     const get = navigator.credentials.get.bind(navigator.credentials);
     navigator.credentials.get = (options?: CredentialRequestOptions) => {
-      if (options?.mediation === 'conditional') w.__conditionalRequests++;
-      return get(options);
+      const request = get(options);
+      if (options?.mediation === 'conditional') {
+        w.__conditionalRequests++;
+        // Inline callbacks: a named function here would be wrapped by tsx in a helper that does not
+        // exist in the page.
+        request.then(
+          () => void w.__conditionalEnded++,
+          () => void w.__conditionalEnded++,
+        );
+      }
+      return request;
     };
   });
   const cdp = await context.newCDPSession(page);
@@ -182,6 +193,14 @@ describe('passkeys in the browser', () => {
     await passkeyButton(page).click();
     await page.locator('[role="alert"], .key-status-problem').first().waitFor();
     assert.doesNotMatch(page.url(), /\/settings/);
+    // A refusal in the page offers passkeys in the Email field again: the page starts a new autofill
+    // request, which this authenticator refuses too while its user is unverified. Wait for that
+    // answer before verifying the user again; asked later, the authenticator would sign in and send
+    // a form that cuts off the next page load.
+    await page.waitForFunction(() => {
+      const w = window as unknown as { __conditionalRequests: number; __conditionalEnded: number };
+      return document.getElementById('passkey-login')?.dataset.autofill === 'off' || (w.__conditionalRequests > 1 && w.__conditionalEnded === w.__conditionalRequests);
+    });
     await platform.cdp.send('WebAuthn.setUserVerified', { authenticatorId: platform.authenticatorId, isUserVerified: true });
 
     // ---- refused after removal, in words, and the browser is told to forget it ----
