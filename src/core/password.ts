@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { hash, verify, type Algorithm } from '@node-rs/argon2';
+import { createHashThreads, HashThreadError, hashThreadsSupported, type HashThreads } from './hash-threads.js';
 import { createLimiter, type Limiter } from './limiter.js';
 
 export const PASSWORD_MIN = 8;
@@ -76,14 +77,53 @@ export function inHashSlot<T>(task: (slot: HashSlot) => Promise<T>): Promise<T> 
 
 const holding = <T>(slot: HashSlot | undefined, task: () => Promise<T>): Promise<T> => (slot === SLOT ? task() : hashing.run(task));
 
-/** argon2id via @node-rs/argon2, which runs on libuv's thread pool, not the event loop. */
+/** Hashing threads below the event loop's priority (core/hash-threads.ts); null: libuv's pool. */
+let threads: HashThreads | null | undefined;
+const hashThreads = (): HashThreads | null => (threads === undefined ? (threads = hashThreadsSupported() ? createHashThreads() : null) : threads);
+
+/**
+ * Where hashes run: on the hashing threads (the default where supported), or on libuv's pool.
+ * Returns the threads in use, for tests.
+ */
+export function useHashThreads(on: boolean): HashThreads | null {
+  const before = threads;
+  threads = on && hashThreadsSupported() ? (before ?? createHashThreads()) : null;
+  if (before && before !== threads) void before.close();
+  return threads;
+}
+
+/** On a hashing thread; if one cannot run, on libuv's pool from then on (the answer is the same). */
+async function onThread<T>(threaded: (t: HashThreads) => Promise<T>, pooled: () => Promise<T>): Promise<T> {
+  const t = hashThreads();
+  if (t) {
+    try {
+      return await threaded(t);
+    } catch (err) {
+      if (!(err instanceof HashThreadError)) throw err;
+      if (threads === t) threads = null;
+    }
+  }
+  return pooled();
+}
+
+/** argon2id via @node-rs/argon2, off the event loop: on a hashing thread, else on libuv's pool. */
 export function hashPassword(password: string, slot?: HashSlot): Promise<string> {
-  return holding(slot, () => hash(password, ARGON2_OPTIONS));
+  return holding(slot, () =>
+    onThread(
+      (t) => t.hash(password, ARGON2_OPTIONS),
+      () => hash(password, ARGON2_OPTIONS),
+    ),
+  );
 }
 
 export async function verifyPassword(passwordHash: string, password: string, slot?: HashSlot): Promise<boolean> {
   try {
-    return await holding(slot, () => verify(passwordHash, password));
+    return await holding(slot, () =>
+      onThread(
+        (t) => t.verify(passwordHash, password),
+        () => verify(passwordHash, password),
+      ),
+    );
   } catch {
     return false;
   }
@@ -94,9 +134,10 @@ export async function verifyPassword(passwordHash: string, password: string, slo
  * timing does not tell which emails have accounts. The decoy hash is made once at start.
  */
 export function makeDecoyVerifier(): (password: string, slot?: HashSlot) => Promise<false> {
-  // Hashed on the thread pool while the service starts, not before it listens; a check that comes
-  // sooner waits for it (and then costs the hash it was to imitate).
-  const decoy = hashPassword('decoy password that matches nothing');
+  // Hashed on libuv's thread pool while the service starts, not before it listens (nothing else runs
+  // then, and no hashing thread is started before a login needs one); a check that comes sooner
+  // waits for it (and then costs the hash it was to imitate).
+  const decoy = hashing.run(() => hash('decoy password that matches nothing', ARGON2_OPTIONS));
   decoy.catch(() => {});
   return async (password: string, slot?: HashSlot) => {
     await verifyPassword(await decoy, password + '\u0000', slot);
