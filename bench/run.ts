@@ -10,7 +10,7 @@
  *   BENCH_ROUNDS (3)       alternating floor/Twofold rounds of the session check on the big database
  *   TWOFOLD_TEST_DATABASE_URL  also PostgreSQL (a database is created and dropped)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -96,10 +96,12 @@ interface Server {
   stop(): Promise<void>;
 }
 
-async function startProcess(args: string[], env: Record<string, string>, health: string): Promise<Server> {
+/** `wrap` runs Node under another command (taskset). */
+async function startProcess(args: string[], env: Record<string, string>, health: string, wrap: string[] = []): Promise<Server> {
   const port = await freePort();
   const t0 = performance.now();
-  const child = spawn(process.execPath, args, {
+  const [command, ...rest] = [...wrap, process.execPath, ...args];
+  const child = spawn(command!, rest, {
     cwd: tmp,
     env: { PATH: process.env.PATH!, HOME: tmp, NODE_ENV: 'production', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -148,7 +150,7 @@ writeFileSync(
   ].join('\n'),
 );
 
-const startTwofold = (databaseUrl: string, extra: Record<string, string> = {}) =>
+const startTwofold = (databaseUrl: string, extra: Record<string, string> = {}, wrap: string[] = []) =>
   startProcess(
     [join(TWOFOLD, 'bin/twofold.mjs'), 'serve'],
     {
@@ -160,7 +162,11 @@ const startTwofold = (databaseUrl: string, extra: Record<string, string> = {}) =
       ...extra,
     },
     '/healthz',
+    wrap,
   );
+
+/** taskset (util-linux), to run a server on one core; without it that measurement is skipped. */
+const hasTaskset = spawnSync('taskset', ['--version'], { stdio: 'ignore' }).error === undefined;
 
 /** The floor server (bench/floor.ts) over the big SQLite database, and PostgreSQL when given. */
 const startFloor = (env: { FLOOR_DB: string; FLOOR_PG_URL?: string }) =>
@@ -319,6 +325,26 @@ async function measureTwofold(
   row('GET /api/v1/me during a login burst', `Twofold ${label}`, during, floor.me, `${fmt((100 * during.rps) / me.rps)}% of idle`);
   extra.push(`${label}: RSS after load ${fmt(rssMb(server.child.pid!))} MB`);
   await server.stop();
+
+  // The same with the server on one core, as on a host whose other cores are busy: the event loop
+  // and the hashing thread then share that core, and the scheduler's weights decide who gets it.
+  if (hasTaskset) {
+    const pinned = await startTwofold(big.url, {}, ['taskset', '-c', '0']);
+    try {
+      const cookies = await sessionsFor(`${label}-pinned`, big, ACCOUNTS);
+      const meOnOne = () => load({ url: `${pinned.url}/api/v1/me`, method: 'GET', cookies, pick: 'random' });
+      await meOnOne();
+      const alone = await meOnOne();
+      row('GET /api/v1/me, server on one core', `Twofold ${label}`, alone, floor.me);
+      const [burst, logins] = await Promise.all([
+        meOnOne(),
+        load({ url: `${pinned.url}/api/v1/login`, method: 'POST', body: loginBody, cookies: cookieFile(`${label}-none`, ['x']), pick: 'random' }),
+      ]);
+      row('GET /api/v1/me during a login burst, server on one core', `Twofold ${label}`, burst, floor.me, `${fmt((100 * burst.rps) / alone.rps)}% of idle; logins meanwhile ${fmt(logins.rps, 1)}/s`);
+    } finally {
+      await pinned.stop();
+    }
+  }
 }
 
 async function main(): Promise<void> {
