@@ -314,13 +314,15 @@ async function measureTwofold(
   row('POST /login/two-factor (TOTP)', `Twofold ${label}`, totp, floor.totp, totp.requests > TOTP_SLICE ? 'ran out of pending logins' : '');
 
   const loginBody = JSON.stringify({ email: emailOf(ACCOUNTS - 1), password: BENCH_PASSWORD });
-  const login = await load({ url: `${server.url}/api/v1/login`, method: 'POST', body: loginBody, cookies: cookieFile(`${label}-none`, ['x']), pick: 'random' });
+  const noCookie = cookieFile(`${label}-none`, ['x']);
+  const logins = (url: string) => load({ url: `${url}/api/v1/login`, method: 'POST', body: loginBody, cookies: noCookie, pick: 'random' });
+  const login = await logins(server.url);
   row('POST /login (argon2id)', `Twofold ${label}`, login, floor.login, `${fmt((100 * login.rps) / floor.loginCapped!)}% of the capped floor`);
 
   // The session check while a burst of logins runs, against its idle figure.
   const [during] = await Promise.all([
     load({ url: `${server.url}/api/v1/me`, method: 'GET', cookies: await sessionsFor(`${label}-burst`, big, ACCOUNTS), pick: 'random' }),
-    load({ url: `${server.url}/api/v1/login`, method: 'POST', body: loginBody, cookies: cookieFile(`${label}-none`, ['x']), pick: 'random' }),
+    logins(server.url),
   ]);
   row('GET /api/v1/me during a login burst', `Twofold ${label}`, during, floor.me, `${fmt((100 * during.rps) / me.rps)}% of idle`);
   extra.push(`${label}: RSS after load ${fmt(rssMb(server.child.pid!))} MB`);
@@ -336,11 +338,8 @@ async function measureTwofold(
       await meOnOne();
       const alone = await meOnOne();
       row('GET /api/v1/me, server on one core', `Twofold ${label}`, alone, floor.me);
-      const [burst, logins] = await Promise.all([
-        meOnOne(),
-        load({ url: `${pinned.url}/api/v1/login`, method: 'POST', body: loginBody, cookies: cookieFile(`${label}-none`, ['x']), pick: 'random' }),
-      ]);
-      row('GET /api/v1/me during a login burst, server on one core', `Twofold ${label}`, burst, floor.me, `${fmt((100 * burst.rps) / alone.rps)}% of idle; logins meanwhile ${fmt(logins.rps, 1)}/s`);
+      const [burst, meanwhile] = await Promise.all([meOnOne(), logins(pinned.url)]);
+      row('GET /api/v1/me during a login burst, server on one core', `Twofold ${label}`, burst, floor.me, `${fmt((100 * burst.rps) / alone.rps)}% of idle; logins meanwhile ${fmt(meanwhile.rps, 1)}/s`);
     } finally {
       await pinned.stop();
     }

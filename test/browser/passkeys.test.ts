@@ -30,12 +30,15 @@ const PLATFORM = {
   automaticPresenceSimulation: true,
 } as const;
 
+/** What the init script below keeps on the page's window. */
+type AutofillCounters = { __conditionalRequests: number; __conditionalEnded: number };
+
 async function addAuthenticator(context: BrowserContext, page: Page): Promise<VirtualAuthenticator> {
   // Counts the autofill (conditional) requests the page has made, and those that have ended, so a
   // test can wait until one is really pending in the browser (see withoutCredentials), or until a
   // request the page restarted on its own has ended (see the refusal without user verification).
   await context.addInitScript(() => {
-    const w = window as unknown as { __conditionalRequests: number; __conditionalEnded: number };
+    const w = window as unknown as AutofillCounters;
     w.__conditionalRequests = 0;
     w.__conditionalEnded = 0;
     const get = navigator.credentials.get.bind(navigator.credentials);
@@ -90,7 +93,7 @@ async function withoutCredentials(page: Page, a: VirtualAuthenticator, opening: 
   await a.cdp.send('WebAuthn.clearCredentials', { authenticatorId: a.authenticatorId });
   await opening();
   await page.waitForFunction(
-    () => (window as unknown as { __conditionalRequests: number }).__conditionalRequests > 0 || document.getElementById('passkey-login')?.dataset.autofill === 'off',
+    () => (window as unknown as AutofillCounters).__conditionalRequests > 0 || document.getElementById('passkey-login')?.dataset.autofill === 'off',
   );
   for (const credential of saved) await a.cdp.send('WebAuthn.addCredential', { authenticatorId: a.authenticatorId, credential });
 }
@@ -198,7 +201,7 @@ describe('passkeys in the browser', () => {
     // answer before verifying the user again; asked later, the authenticator would sign in and send
     // a form that cuts off the next page load.
     await page.waitForFunction(() => {
-      const w = window as unknown as { __conditionalRequests: number; __conditionalEnded: number };
+      const w = window as unknown as AutofillCounters;
       return document.getElementById('passkey-login')?.dataset.autofill === 'off' || (w.__conditionalRequests > 1 && w.__conditionalEnded === w.__conditionalRequests);
     });
     await platform.cdp.send('WebAuthn.setUserVerified', { authenticatorId: platform.authenticatorId, isUserVerified: true });
